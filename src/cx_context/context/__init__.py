@@ -1,0 +1,1 @@
+"""The unified customer view, context assembly, answers and summaries."""

@@ -1,0 +1,13 @@
+"""Errors of the context layer."""
+
+
+class ContextError(Exception):
+    """Base class for errors of the context layer."""
+
+
+class NotFoundError(ContextError):
+    """A record that was asked for does not exist."""
+
+
+class InvalidQuestionError(ContextError):
+    """A question that cannot be answered as asked (empty, too long)."""

@@ -1,0 +1,9 @@
+"""Errors raised by the guardrail layer."""
+
+
+class GuardrailError(Exception):
+    """Base class for guardrail failures."""
+
+
+class RedactionError(GuardrailError):
+    """Redaction could not be completed; the text must not be used unredacted."""

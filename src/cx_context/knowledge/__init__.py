@@ -1,0 +1,1 @@
+"""Loaders, ingestion (redaction first), chunking, embeddings, vectors and retrieval."""

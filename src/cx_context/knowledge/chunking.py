@@ -1,0 +1,182 @@
+"""Cutting redacted records into passages for embedding.
+
+Knowledge documents are cut section by section, so a passage never mixes two
+sections and its citation can name the one it came from. Transcripts are cut
+into windows of whole turns that overlap by a few turns; every line keeps its
+turn number and speaker, so a passage can be cited down to the turn.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+MetadataValue = str | int | float | bool | list[str]
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    window_turns: int = 8
+    overlap_turns: int = 2
+
+    def __post_init__(self) -> None:
+        if self.chunk_size <= 0:
+            raise ValueError(f"chunk_size must be > 0, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap must be >= 0 and < chunk_size ({self.chunk_size}), "
+                f"got {self.chunk_overlap}"
+            )
+        if self.window_turns <= 0:
+            raise ValueError(f"window_turns must be > 0, got {self.window_turns}")
+        if not 0 <= self.overlap_turns < self.window_turns:
+            raise ValueError(
+                f"overlap_turns must be >= 0 and < window_turns ({self.window_turns}), "
+                f"got {self.overlap_turns}"
+            )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage: the text that is embedded and stored, and where it came from."""
+
+    id: str
+    text: str
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SectionText:
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TurnText:
+    number: int
+    speaker: str
+    text: str
+
+
+def chunk_id(record_id: str, content_hash: str, index: int) -> str:
+    return f"{record_id}:{content_hash[:12]}:{index:04d}"
+
+
+class Chunker:
+    def __init__(self, config: ChunkingConfig | None = None) -> None:
+        self.config = config or ChunkingConfig()
+        self._splitter = RecursiveCharacterTextSplitter(
+            chunk_size=self.config.chunk_size,
+            chunk_overlap=self.config.chunk_overlap,
+            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+            keep_separator="end",
+            strip_whitespace=True,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        c = self.config
+        sizes = (c.chunk_size, c.chunk_overlap, c.window_turns, c.overlap_turns)
+        return "chunks:" + "/".join(map(str, sizes))
+
+    def split_document(
+        self,
+        record_id: str,
+        content_hash: str,
+        title: str,
+        summary: str | None,
+        sections: Sequence[SectionText],
+        base_metadata: dict[str, MetadataValue],
+    ) -> list[Chunk]:
+        # Each passage starts with a header line naming its document, what the
+        # document is about and its section, so a step such as "Offer Refund"
+        # is embedded in the context of its procedure. The header is not part
+        # of the passage body that answers quote.
+        about = f" ({summary})" if summary else ""
+        chunks: list[Chunk] = []
+        for section_index, section in enumerate(sections):
+            for piece in self._splitter.split_text(section.text):
+                metadata: dict[str, MetadataValue] = {
+                    **base_metadata,
+                    "level": "section",
+                    "section": section.heading,
+                    "section_index": section_index,
+                    "chunk_index": len(chunks),
+                }
+                text = f"{title}{about} — {section.heading}\n{piece}"
+                chunks.append(
+                    Chunk(
+                        chunk_id(record_id, content_hash, len(chunks)), text, metadata
+                    )
+                )
+        # One more vector stands for the document as a whole (its title, what it
+        # is about and its opening section). Retrieval weighs each section by how
+        # well its document matches too, so a step like "Offer Refund" ranks
+        # higher inside the refund procedure than inside the cancellation one.
+        opening = sections[0].text[: self.config.chunk_size] if sections else ""
+        chunks.append(
+            Chunk(
+                f"{record_id}:{content_hash[:12]}:doc",
+                f"{title}{about}\n{opening}",
+                {**base_metadata, "level": "document", "chunk_index": len(chunks)},
+            )
+        )
+        return chunks
+
+    def split_transcript(
+        self,
+        record_id: str,
+        content_hash: str,
+        turns: Sequence[TurnText],
+        base_metadata: dict[str, MetadataValue],
+    ) -> list[Chunk]:
+        # Each turn becomes one or more lines; a turn longer than a chunk is cut
+        # by the text splitter and each piece keeps the turn's number.
+        lines: list[tuple[int, str, str]] = []
+        for turn in turns:
+            for piece in self._splitter.split_text(turn.text):
+                lines.append(
+                    (
+                        turn.number,
+                        turn.speaker,
+                        f"[{turn.number}] {turn.speaker}: {piece}",
+                    )
+                )
+
+        windows: list[list[tuple[int, str, str]]] = []
+        start = 0
+        while start < len(lines):
+            window = [lines[start]]
+            size = len(lines[start][2])
+            end = start + 1
+            while (
+                end < len(lines)
+                and len({line[0] for line in window} | {lines[end][0]})
+                <= self.config.window_turns
+                and size + 1 + len(lines[end][2]) <= self.config.chunk_size
+            ):
+                window.append(lines[end])
+                size += 1 + len(lines[end][2])
+                end += 1
+            windows.append(window)
+            if end >= len(lines):
+                break
+            # Step back by the overlap, but always move forward.
+            start = max(start + 1, end - self.config.overlap_turns)
+
+        chunks = []
+        for index, window in enumerate(windows):
+            metadata: dict[str, MetadataValue] = {
+                **base_metadata,
+                "turn_start": window[0][0],
+                "turn_end": window[-1][0],
+                "speakers": sorted({line[1] for line in window}),
+                "chunk_index": index,
+            }
+            text = "\n".join(line[2] for line in window)
+            chunks.append(
+                Chunk(chunk_id(record_id, content_hash, index), text, metadata)
+            )
+        return chunks

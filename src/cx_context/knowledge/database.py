@@ -1,0 +1,109 @@
+"""The relational store: redacted records, the ingestion ledger and the question log.
+
+SQLite in the data directory by default; any SQLAlchemy URL (PostgreSQL) works
+with the same models.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentRow(Base):
+    """A knowledge document as stored: redacted sections and its content hash."""
+
+    __tablename__ = "knowledge_documents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    audience: Mapped[str] = mapped_column(String(100))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sections: Mapped[list[Any]] = mapped_column(JSON)
+    pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+class InteractionRow(Base):
+    """An interaction as stored: redacted turns; identifiers only by their kinds."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    source_system: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    identifier_kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    turns: Mapped[list[Any]] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(200))
+    pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+class QuestionRow(Base):
+    """A question asked of the knowledge base (redacted), with how it was answered."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    question: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))
+    best_score: Mapped[float | None] = mapped_column(Float)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cited_chunks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            # WAL lets the API read while an ingest writes.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Any]:
+    Base.metadata.create_all(engine)
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,47 @@
+"""Errors of the knowledge layer, and how a bad record is described."""
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+class KnowledgeError(Exception):
+    """Base class for errors of the knowledge layer."""
+
+
+class SourceError(KnowledgeError):
+    """A whole input could not be read: missing file, invalid JSON, wrong layout."""
+
+
+class UnknownFilterError(KnowledgeError):
+    """A retrieval filter names a field that passages do not have."""
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """Why one record of an input was rejected, and where it sits in that input."""
+
+    source: str
+    position: int
+    message: str
+    record_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}: record {self.position}"
+        if self.record_id:
+            where += f" (id {self.record_id})"
+        return f"{where}: {self.message}"
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One readable line per problem: the field path, the rule, the value's type.
+
+    Input values are left out on purpose: they may be customer text.
+    """
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        path = ".".join(str(part) for part in problem["loc"]) or "record"
+        if prefix:
+            path = f"{prefix}.{path}" if path != "record" else prefix
+        lines.append(f"{path}: {problem['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,514 @@
+"""Ingestion: validate, redact, chunk, embed and store records, idempotently.
+
+Order of work for one batch of records:
+
+1. Reject what is invalid or over the limits, and skip what is unchanged: a
+   record's content hash covers its canonical form and the pipeline settings
+   (redaction policy, chunking, embedding model), so re-ingesting the same
+   input adds nothing, and changing a setting re-processes everything.
+2. Redact every text with the guardrails before anything else sees it.
+3. Chunk and embed the redacted texts of the whole batch at once.
+4. Per record: write the new chunks, drop the chunks of its older versions,
+   then commit its row. A crash at any point leaves a state that the next run
+   of the same input repairs, because the row's hash only changes last.
+"""
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cx_context.guardrails import (
+    CONTENT_POLICY,
+    CONVERSATION_POLICY,
+    KnownValue,
+    PiiRedactor,
+    PseudonymMap,
+    RedactionError,
+    RedactionPolicy,
+)
+from cx_context.knowledge.adapters.base import Parsed
+from cx_context.knowledge.chunking import (
+    Chunk,
+    Chunker,
+    MetadataValue,
+    SectionText,
+    TurnText,
+)
+from cx_context.knowledge.database import DocumentRow, InteractionRow
+from cx_context.knowledge.embedding import Embedder
+from cx_context.knowledge.errors import RecordProblem, SourceError
+from cx_context.knowledge.records import IdentifierKind, Interaction, KnowledgeDocument
+from cx_context.knowledge.vectorstore import Collection, VectorStore
+
+logger = logging.getLogger(__name__)
+
+# The entity type a customer identifier is redacted as, wherever it appears.
+IDENTIFIER_ENTITY = {
+    IdentifierKind.EMAIL: "EMAIL_ADDRESS",
+    IdentifierKind.PHONE: "PHONE_NUMBER",
+    IdentifierKind.ACCOUNT_NUMBER: "ACCOUNT_ID",
+    IdentifierKind.USERNAME: "USERNAME",
+    IdentifierKind.CRM_ID: "ACCOUNT_ID",
+    IdentifierKind.EXTERNAL_ID: "ACCOUNT_ID",
+    IdentifierKind.ORDER_ID: "ORDER_ID",
+    IdentifierKind.NAME: "PERSON",
+    IdentifierKind.STREET_ADDRESS: "STREET_ADDRESS",
+    IdentifierKind.POSTCODE: "POSTCODE",
+    IdentifierKind.DATE_OF_BIRTH: "DATE_OF_BIRTH",
+}
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_text_chars: int = 20_000
+    max_parts: int = 2_000  # turns of an interaction, sections of a document
+
+    def __post_init__(self) -> None:
+        if self.max_text_chars <= 0:
+            raise ValueError(f"max_text_chars must be > 0, got {self.max_text_chars}")
+        if self.max_parts <= 0:
+            raise ValueError(f"max_parts must be > 0, got {self.max_parts}")
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    position: int
+    record_id: str | None
+    outcome: Outcome
+    chunks: int = 0
+    problem: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What happened to every record of one ingest."""
+
+    source: str
+    records: list[RecordOutcome] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_removed: int = 0
+    source_error: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(record.outcome.value for record in self.records)
+        return {outcome.value: counted.get(outcome.value, 0) for outcome in Outcome}
+
+    @property
+    def problems(self) -> list[RecordOutcome]:
+        return [record for record in self.records if record.outcome is Outcome.REJECTED]
+
+    @property
+    def ok(self) -> bool:
+        return self.source_error is None and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "counts": self.counts,
+            "chunks_written": self.chunks_written,
+            "chunks_removed": self.chunks_removed,
+            "source_error": self.source_error,
+            "rejected": [
+                {"position": r.position, "id": r.record_id, "problem": r.problem}
+                for r in self.problems
+            ],
+        }
+
+
+@dataclass
+class _Prepared:
+    """A record that passed the checks and will be written."""
+
+    position: int
+    record_id: str
+    content_hash: str
+    replaces: bool
+    row: DocumentRow | InteractionRow
+    chunks: list[Chunk]
+
+
+Progress = Callable[[int], None]
+
+
+T = TypeVar("T")
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class Ingestor:
+    """Writes knowledge documents and interactions into the stores, redacted."""
+
+    def __init__(
+        self,
+        redactor: PiiRedactor,
+        embedder: Embedder,
+        store: VectorStore,
+        sessions: sessionmaker[Session],
+        chunker: Chunker | None = None,
+        limits: IngestLimits | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self._redactor = redactor
+        self._embedder = embedder
+        self._store = store
+        self._sessions = sessions
+        self._chunker = chunker or Chunker()
+        self._limits = limits or IngestLimits()
+        self._batch_size = batch_size
+
+    def _pipeline_fingerprint(self, policy: RedactionPolicy) -> str:
+        entities = ",".join(sorted(policy.entities))
+        return (
+            f"redact:{policy.name}:{entities}:{policy.score_threshold}|"
+            f"{self._chunker.fingerprint}|embed:{self._embedder.model_name}"
+        )
+
+    def _hash(
+        self, record: KnowledgeDocument | Interaction, policy: RedactionPolicy
+    ) -> str:
+        canonical = json.dumps(
+            record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
+        )
+        payload = f"{self._pipeline_fingerprint(policy)}\n{canonical}".encode()
+        return hashlib.sha256(payload).hexdigest()
+
+    # -- public entry points ------------------------------------------------
+
+    def ingest_documents(
+        self,
+        items: Iterable[Parsed[KnowledgeDocument]],
+        source: str = "request",
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        return self._ingest(items, source, Collection.KNOWLEDGE, progress)
+
+    def ingest_interactions(
+        self,
+        items: Iterable[Parsed[Interaction]],
+        source: str = "request",
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        return self._ingest(items, source, Collection.INTERACTIONS, progress)
+
+    # -- the pipeline -------------------------------------------------------
+
+    def _ingest(
+        self,
+        items: Iterable[Parsed[Any]],
+        source: str,
+        collection: Collection,
+        progress: Progress | None,
+    ) -> IngestReport:
+        report = IngestReport(source=source)
+        seen: dict[str, int] = {}
+        try:
+            for batch in _batched(items, self._batch_size):
+                self._ingest_batch(batch, source, collection, report, seen)
+                if progress:
+                    progress(len(batch))
+        except SourceError as exc:
+            report.source_error = str(exc)
+        logger.info(
+            "ingest of %s into %s: %s, %d chunks written, %d removed",
+            source,
+            collection.value,
+            report.counts,
+            report.chunks_written,
+            report.chunks_removed,
+        )
+        return report
+
+    def _ingest_batch(
+        self,
+        batch: Sequence[Parsed[Any]],
+        source: str,
+        collection: Collection,
+        report: IngestReport,
+        seen: dict[str, int],
+    ) -> None:
+        row_type = DocumentRow if collection is Collection.KNOWLEDGE else InteractionRow
+        policy = (
+            CONTENT_POLICY
+            if collection is Collection.KNOWLEDGE
+            else CONVERSATION_POLICY
+        )
+        ids = [item.record.id for item in batch if item.record is not None]
+        with self._sessions() as session:
+            stored = dict(
+                session.execute(
+                    select(row_type.id, row_type.content_hash).where(
+                        row_type.id.in_(ids)
+                    )
+                ).all()
+            )
+
+        prepared: list[_Prepared] = []
+        for item in batch:
+            record = item.record
+            if record is None:
+                problem = item.problem or RecordProblem(
+                    source, item.position, "unreadable record"
+                )
+                report.records.append(
+                    _rejected(item.position, problem.record_id, problem.message)
+                )
+                continue
+            if record.id in seen:
+                message = (
+                    f"duplicate id {record.id!r}: "
+                    f"the same id is record {seen[record.id]} of this input"
+                )
+                report.records.append(_rejected(item.position, record.id, message))
+                continue
+            seen[record.id] = item.position
+            limit_problem = self._check_limits(record)
+            if limit_problem:
+                report.records.append(
+                    _rejected(item.position, record.id, limit_problem)
+                )
+                continue
+            content_hash = self._hash(record, policy)
+            if stored.get(record.id) == content_hash:
+                report.records.append(
+                    RecordOutcome(item.position, record.id, Outcome.UNCHANGED)
+                )
+                continue
+            row: DocumentRow | InteractionRow
+            try:
+                if isinstance(record, KnowledgeDocument):
+                    row, chunks = self._prepare_document(record, content_hash)
+                else:
+                    row, chunks = self._prepare_interaction(record, content_hash)
+            except RedactionError as exc:
+                report.records.append(_rejected(item.position, record.id, str(exc)))
+                continue
+            prepared.append(
+                _Prepared(
+                    item.position,
+                    record.id,
+                    content_hash,
+                    record.id in stored,
+                    row,
+                    chunks,
+                )
+            )
+
+        if not prepared:
+            return
+        all_chunks = [chunk for entry in prepared for chunk in entry.chunks]
+        vectors = self._embedder.embed([chunk.text for chunk in all_chunks])
+        offset = 0
+        for entry in prepared:
+            entry_vectors = vectors[offset : offset + len(entry.chunks)]
+            offset += len(entry.chunks)
+            report.records.append(self._write(entry, entry_vectors, collection, report))
+
+    def _write(
+        self,
+        entry: _Prepared,
+        vectors: Any,
+        collection: Collection,
+        report: IngestReport,
+    ) -> RecordOutcome:
+        written = False
+        try:
+            self._store.upsert(collection, entry.chunks, vectors)
+            written = True
+            removed = self._store.delete_other_versions(
+                collection, entry.record_id, entry.content_hash
+            )
+            with self._sessions.begin() as session:
+                session.merge(entry.row)
+        except Exception:
+            logger.exception("storing record %s failed", entry.record_id)
+            if written:
+                # The row still names the old version; its chunks are gone or
+                # kept, and the next ingest of this input replaces them.
+                self._store.delete_ids(collection, [chunk.id for chunk in entry.chunks])
+            return _rejected(
+                entry.position,
+                entry.record_id,
+                "could not be stored; see the service log",
+            )
+        report.chunks_written += len(entry.chunks)
+        report.chunks_removed += removed
+        outcome = Outcome.REPLACED if entry.replaces else Outcome.ADDED
+        return RecordOutcome(
+            entry.position, entry.record_id, outcome, len(entry.chunks)
+        )
+
+    def _check_limits(self, record: KnowledgeDocument | Interaction) -> str | None:
+        if isinstance(record, KnowledgeDocument):
+            parts: list[tuple[str, str]] = [
+                (f"body.{i}.text", section.text)
+                for i, section in enumerate(record.body)
+            ]
+            label = "sections"
+        else:
+            parts = [
+                (f"turns.{i}.text", turn.text) for i, turn in enumerate(record.turns)
+            ]
+            label = "turns"
+        if len(parts) > self._limits.max_parts:
+            return (
+                f"{label}: {len(parts)} {label}, the limit is {self._limits.max_parts}"
+            )
+        for path, text in parts:
+            if len(text) > self._limits.max_text_chars:
+                return (
+                    f"{path}: text is {len(text)} characters, "
+                    f"the limit is {self._limits.max_text_chars}"
+                )
+        return None
+
+    def _prepare_document(
+        self, document: KnowledgeDocument, content_hash: str
+    ) -> tuple[DocumentRow, list[Chunk]]:
+        texts = [document.title, document.summary or ""]
+        for section in document.body:
+            texts += [section.heading, section.text]
+        redacted = self._redactor.redact_many(texts, CONTENT_POLICY, PseudonymMap())
+        title = redacted[0].text
+        summary = redacted[1].text or None
+        sections = [
+            SectionText(heading=redacted[2 + 2 * i].text, text=redacted[3 + 2 * i].text)
+            for i in range(len(document.body))
+        ]
+        pii_counts = _sum_counts(r.entity_counts for r in redacted)
+        metadata: dict[str, MetadataValue] = {
+            "kind": "knowledge",
+            "record_id": document.id,
+            "document_id": document.id,
+            "title": title,
+            "source": document.source,
+            "audience": document.audience,
+            "tags": list(document.tags),
+            "content_hash": content_hash,
+            "pii_types": sorted(pii_counts),
+            "pii_count": sum(pii_counts.values()),
+        }
+        if document.owner:
+            metadata["owner"] = document.owner
+        if document.version:
+            metadata["version"] = document.version
+        if document.reviewed_at:
+            metadata["reviewed_at"] = document.reviewed_at.isoformat()
+        if summary:
+            metadata["summary"] = summary
+        chunks = self._chunker.split_document(
+            document.id, content_hash, title, summary, sections, metadata
+        )
+        row = DocumentRow(
+            id=document.id,
+            title=title,
+            summary=summary,
+            source=document.source,
+            owner=document.owner,
+            version=document.version,
+            reviewed_at=document.reviewed_at,
+            audience=document.audience,
+            tags=list(document.tags),
+            sections=[{"heading": s.heading, "text": s.text} for s in sections],
+            pii_counts=pii_counts,
+            content_hash=content_hash,
+            chunk_count=len(chunks),
+        )
+        return row, chunks
+
+    def _prepare_interaction(
+        self, interaction: Interaction, content_hash: str
+    ) -> tuple[InteractionRow, list[Chunk]]:
+        known = [
+            KnownValue(IDENTIFIER_ENTITY[identifier.kind], identifier.value)
+            for identifier in interaction.customer_identifiers
+        ]
+        texts = [turn.text for turn in interaction.turns]
+        if interaction.outcome:
+            texts.append(interaction.outcome)
+        redacted = self._redactor.redact_many(
+            texts, CONVERSATION_POLICY, PseudonymMap(), known
+        )
+        outcome = redacted.pop().text if interaction.outcome else None
+        turns = [
+            TurnText(number=n, speaker=turn.speaker.value, text=r.text)
+            for n, (turn, r) in enumerate(
+                zip(interaction.turns, redacted, strict=True), start=1
+            )
+        ]
+        pii_counts = _sum_counts(r.entity_counts for r in redacted)
+        metadata: dict[str, MetadataValue] = {
+            "kind": "interaction",
+            "record_id": interaction.id,
+            "interaction_id": interaction.id,
+            "channel": interaction.channel.value,
+            "source_system": interaction.source_system,
+            "content_hash": content_hash,
+            "pii_types": sorted(pii_counts),
+            "pii_count": sum(pii_counts.values()),
+        }
+        if interaction.intent:
+            metadata["intent"] = interaction.intent
+        if interaction.started_at:
+            metadata["started_at"] = interaction.started_at.isoformat()
+        chunks = self._chunker.split_transcript(
+            interaction.id, content_hash, turns, metadata
+        )
+        row = InteractionRow(
+            id=interaction.id,
+            channel=interaction.channel.value,
+            source_system=interaction.source_system,
+            started_at=interaction.started_at,
+            ended_at=interaction.ended_at,
+            identifier_kinds=sorted(
+                {i.kind.value for i in interaction.customer_identifiers}
+            ),
+            turns=[
+                {
+                    "n": turn.number,
+                    "speaker": turn.speaker,
+                    "text": turn.text,
+                    "timestamp": original.timestamp.isoformat()
+                    if original.timestamp
+                    else None,
+                }
+                for turn, original in zip(turns, interaction.turns, strict=True)
+            ],
+            outcome=outcome,
+            intent=interaction.intent,
+            pii_counts=pii_counts,
+            content_hash=content_hash,
+            chunk_count=len(chunks),
+        )
+        return row, chunks
+
+
+def _rejected(position: int, record_id: str | None, problem: str) -> RecordOutcome:
+    return RecordOutcome(position, record_id, Outcome.REJECTED, problem=problem)
+
+
+def _sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for count in counts:
+        total.update(count)
+    return dict(sorted(total.items()))

@@ -1,0 +1,105 @@
+"""Canonical records: every source system's data is turned into these."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+RecordId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^\S+$"
+    ),
+]
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    BOT = "bot"
+    SOCIAL = "social"
+    WEB_FORM = "web_form"
+
+
+class Speaker(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class IdentifierKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    ACCOUNT_NUMBER = "account_number"
+    USERNAME = "username"
+    CRM_ID = "crm_id"
+    EXTERNAL_ID = "external_id"
+    ORDER_ID = "order_id"
+    NAME = "name"
+    STREET_ADDRESS = "street_address"
+    POSTCODE = "postcode"
+    DATE_OF_BIRTH = "date_of_birth"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class CustomerIdentifier(_Record):
+    """An identifier of the customer as one source system knows them."""
+
+    kind: IdentifierKind
+    value: NonEmptyText
+
+
+class Turn(_Record):
+    speaker: Speaker
+    text: NonEmptyText
+    timestamp: datetime | None = None
+
+
+class Interaction(_Record):
+    """One call, chat, email thread, message exchange, web form or bot conversation."""
+
+    id: RecordId
+    channel: Channel
+    source_system: NonEmptyText
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    customer_identifiers: list[CustomerIdentifier] = Field(default_factory=list)
+    turns: list[Turn] = Field(min_length=1)
+    outcome: str | None = None
+    intent: str | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "Interaction":
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            raise ValueError(
+                f"ended_at ({self.ended_at.isoformat()}) is before "
+                f"started_at ({self.started_at.isoformat()})"
+            )
+        return self
+
+
+class Section(_Record):
+    heading: NonEmptyText
+    text: NonEmptyText
+
+
+class KnowledgeDocument(_Record):
+    """A policy, procedure or FAQ article, with its sections kept apart."""
+
+    id: RecordId
+    title: NonEmptyText
+    summary: str | None = None
+    body: list[Section] = Field(min_length=1)
+    source: NonEmptyText
+    owner: str | None = None
+    version: str | None = None
+    reviewed_at: datetime | None = None
+    audience: str = "all"
+    tags: list[str] = Field(default_factory=list)

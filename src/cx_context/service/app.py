@@ -1,0 +1,265 @@
+"""The HTTP API. Errors are RFC 9457 problem documents carrying the request id."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cx_context import __version__
+from cx_context.context.errors import InvalidQuestionError, NotFoundError
+from cx_context.guardrails import RedactionError
+from cx_context.knowledge.adapters.base import validate
+from cx_context.knowledge.errors import UnknownFilterError
+from cx_context.knowledge.ingest import IngestReport
+from cx_context.knowledge.records import Interaction, KnowledgeDocument
+from cx_context.service.schemas import (
+    AnswerRequest,
+    AnswerResponse,
+    DocumentBatch,
+    HealthResponse,
+    IngestResponse,
+    InteractionBatch,
+    SummaryResponse,
+)
+from cx_context.service.wiring import Services
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def problem(
+    request: Request, status: int, title: str, detail: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPIOffline(
+        title="cx-context",
+        version=__version__,
+        summary="Redacted, grounded, cited AI context for customer service.",
+    )
+    app.state.services = services
+
+    def get_services() -> Services:
+        return services
+
+    ServicesDep = Annotated[Services, Depends(get_services)]  # noqa: N806 (a type alias)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request.state.request_id = (
+            incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        logger.info(
+            "request",
+            extra={
+                "request_id": request.state.request_id,
+                "method": request.method,
+                "route": getattr(request.scope.get("route"), "path", None),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(
+        request: Request, exc: RequestValidationError
+    ) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(part) for part in e["loc"] if part != "body")
+                or "body",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(request, 422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return problem(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(UnknownFilterError)
+    async def bad_filter(request: Request, exc: UnknownFilterError) -> JSONResponse:
+        return problem(
+            request,
+            422,
+            "Invalid filter",
+            str(exc),
+            errors=[{"field": "filters", "message": str(exc)}],
+        )
+
+    @app.exception_handler(InvalidQuestionError)
+    async def bad_question(request: Request, exc: InvalidQuestionError) -> JSONResponse:
+        return problem(
+            request,
+            422,
+            "Invalid question",
+            str(exc),
+            errors=[{"field": "question", "message": str(exc)}],
+        )
+
+    @app.exception_handler(RedactionError)
+    async def redaction_failed(request: Request, exc: RedactionError) -> JSONResponse:
+        return problem(
+            request,
+            500,
+            "Redaction failed",
+            "the text was not processed; nothing was stored",
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error(
+            "unhandled error",
+            extra={
+                "request_id": getattr(request.state, "request_id", None),
+                "error": type(exc).__name__,
+            },
+        )
+        return problem(
+            request,
+            500,
+            "Internal error",
+            "the request failed; see the service log with its request id",
+        )
+
+    def ingest_response(
+        request: Request, report: IngestReport, field: str
+    ) -> JSONResponse:
+        body = IngestResponse.from_report(report).model_dump()
+        rejected = report.counts["rejected"]
+        if rejected and rejected == len(report.records):
+            errors = [
+                {
+                    "field": f"{field}.{r.position - 1}",
+                    "message": r.problem or "rejected",
+                }
+                for r in report.problems
+            ]
+            detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            return problem(
+                request, 422, "No record was accepted", detail, errors=errors, **body
+            )
+        # 207: some records landed and some did not; each result says which.
+        return JSONResponse(body, status_code=207 if rejected else 200)
+
+    def check_batch(
+        request: Request, size: int, services: Services
+    ) -> JSONResponse | None:
+        limit = services.settings.max_batch_records
+        if size > limit:
+            return problem(
+                request,
+                413,
+                "Batch too large",
+                f"the batch has {size} records, the limit is {limit}",
+            )
+        return None
+
+    @app.post(
+        "/v1/knowledge",
+        response_model=IngestResponse,
+        responses={
+            207: {"model": IngestResponse, "description": "Some records were rejected."}
+        },
+        summary="Ingest a batch of knowledge documents",
+    )
+    def post_knowledge(
+        request: Request, batch: DocumentBatch, services: ServicesDep
+    ) -> Response:
+        if (
+            too_large := check_batch(request, len(batch.documents), services)
+        ) is not None:
+            return too_large
+        items = [
+            validate(KnowledgeDocument, d, "request", i)
+            for i, d in enumerate(batch.documents, 1)
+        ]
+        return ingest_response(
+            request, services.ingestor.ingest_documents(items), "documents"
+        )
+
+    @app.post(
+        "/v1/interactions",
+        response_model=IngestResponse,
+        responses={
+            207: {"model": IngestResponse, "description": "Some records were rejected."}
+        },
+        summary="Ingest a batch of interactions",
+    )
+    def post_interactions(
+        request: Request, batch: InteractionBatch, services: ServicesDep
+    ) -> Response:
+        if (
+            too_large := check_batch(request, len(batch.interactions), services)
+        ) is not None:
+            return too_large
+        items = [
+            validate(Interaction, d, "request", i)
+            for i, d in enumerate(batch.interactions, 1)
+        ]
+        return ingest_response(
+            request, services.ingestor.ingest_interactions(items), "interactions"
+        )
+
+    @app.post(
+        "/v1/answers",
+        response_model=AnswerResponse,
+        summary="Answer a question with citations, or abstain",
+    )
+    def post_answer(body: AnswerRequest, services: ServicesDep) -> dict[str, Any]:
+        return services.answerer.answer(body.question, body.filters, body.k).to_dict()
+
+    @app.get(
+        "/v1/interactions/{interaction_id}/summary",
+        response_model=SummaryResponse,
+        summary="Summarize an interaction, each line citing its turns",
+    )
+    def get_summary(interaction_id: str, services: ServicesDep) -> dict[str, Any]:
+        return services.summarizer.summarize(interaction_id).to_dict()
+
+    @app.get(
+        "/healthz",
+        response_model=HealthResponse,
+        summary="Check the database and the vector store",
+    )
+    def healthz(services: ServicesDep) -> JSONResponse:
+        health = services.health()
+        return JSONResponse(
+            health, status_code=200 if health["status"] == "ok" else 503
+        )
+
+    return app

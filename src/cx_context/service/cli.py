@@ -1,0 +1,343 @@
+"""The `cx-context` command line."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from typer.exceptions import TyperException
+
+from cx_context.context.errors import ContextError
+from cx_context.context.summaries import FIELD_TITLES, Field, Summary
+from cx_context.guardrails import GuardrailError
+from cx_context.knowledge.adapters import (
+    InteractionFormat,
+    KnowledgeFormat,
+    read_interactions,
+    read_knowledge,
+)
+from cx_context.knowledge.errors import KnowledgeError
+from cx_context.knowledge.ingest import IngestReport
+from cx_context.service.logs import configure_logging
+from cx_context.service.settings import Settings
+from cx_context.service.wiring import Services
+
+app = typer.Typer(
+    name="cx-context",
+    help="Redacted, grounded, cited AI context for customer service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+ingest_app = typer.Typer(
+    help="Redact, chunk, embed and store records.", no_args_is_help=True
+)
+app.add_typer(ingest_app, name="ingest")
+
+# Customer-facing text goes through escape(): square brackets in it ("[1]",
+# "[Offer Refund]") are content, not markup. Lines are not wrapped, so output
+# piped to a file keeps one line per item.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of text.")
+]
+
+
+class CliError(Exception):
+    """An error to show the user as one line, with exit code 1."""
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data directory (default: $CX_DATA_DIR or ./cx-data).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
+    ] = False,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if verbose:
+        overrides["log_level"] = "INFO"
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise CliError(f"invalid settings: {_settings_problem(exc)}") from None
+    configure_logging(settings.log_level)
+    ctx.obj = Services(settings)
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    return "; ".join(
+        f"CX_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        for e in exc.errors(include_url=False, include_input=False)
+    )
+
+
+def _services(ctx: typer.Context) -> Services:
+    services = ctx.obj
+    assert isinstance(services, Services)
+    return services
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and total < 1,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        table = Table(title=f"Ingested {report.source}", show_header=True)
+        for name in report.counts:
+            table.add_column(name, justify="right")
+        table.add_row(*(str(count) for count in report.counts.values()))
+        out.print(table)
+        out.print(
+            f"chunks written: {report.chunks_written}, "
+            f"chunks removed: {report.chunks_removed}"
+        )
+        for record in report.problems:
+            where = f"{report.source}: record {record.position}"
+            if record.record_id:
+                where += f" (id {record.record_id})"
+            err.print(
+                f"[red]rejected[/red] {escape(where)}: {escape(record.problem or '')}",
+                highlight=False,
+            )
+        if report.source_error:
+            err.print(
+                f"[red]error[/red] {escape(report.source_error)}", highlight=False
+            )
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@ingest_app.command("knowledge")
+def ingest_knowledge(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A knowledge file (ABCD guidelines, DSTC11, JSONL).")
+    ],
+    fmt: Annotated[
+        KnowledgeFormat, typer.Option("--format", help="Input format.")
+    ] = KnowledgeFormat.AUTO,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest policy and knowledge documents."""
+    services = _services(ctx)
+    items = list(read_knowledge(path, fmt))
+    with _progress(f"knowledge from {path.name}", len(items)) as advance:
+        report = services.ingestor.ingest_documents(items, path.name, advance)
+    _print_report(report, as_json)
+
+
+@ingest_app.command("interactions")
+def ingest_interactions(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A transcript file in one of the formats below.")
+    ],
+    fmt: Annotated[
+        InteractionFormat, typer.Option("--format", help="Input format.")
+    ] = InteractionFormat.AUTO,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest calls, chats, emails and bot conversations."""
+    services = _services(ctx)
+    items = list(read_interactions(path, fmt))
+    with _progress(f"interactions from {path.name}", len(items)) as advance:
+        report = services.ingestor.ingest_interactions(items, path.name, advance)
+    _print_report(report, as_json)
+
+
+def _parse_filters(values: list[str]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for value in values:
+        name, sep, wanted = value.partition("=")
+        if not sep or not name.strip() or not wanted.strip():
+            raise CliError(f"--filter must look like name=value, got {value!r}")
+        filters.setdefault(name.strip(), []).append(wanted.strip())
+    return filters
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="name=value, repeatable: source, audience, owner, document_id, tag.",
+        ),
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, max=50, help="Passages to retrieve.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer a question from the knowledge base, with citations, or abstain."""
+    services = _services(ctx)
+    answer = services.answerer.answer(question, _parse_filters(filters or []), k)
+    if as_json:
+        out.print_json(json.dumps(answer.to_dict()))
+        return
+    out.print(
+        f"[bold]Question[/bold] (as stored): {escape(answer.question)}", highlight=False
+    )
+    if answer.abstained:
+        out.print(f"[bold yellow]{escape(answer.text)}[/bold yellow]")
+        out.print(f"Reason: {escape(answer.reason or '')}.", highlight=False)
+        return
+    out.print(f"[bold]Answer[/bold]: {escape(answer.text)}", highlight=False)
+    out.print("[bold]Sources[/bold]:")
+    for c in answer.citations:
+        line = f"  [{c.number}] {c.title} › {c.section}  (score {c.score:.3f})"
+        out.print(escape(line), highlight=False)
+
+
+def _print_summary(summary: Summary) -> None:
+    intent = f"; intent {summary.intent}" if summary.intent else ""
+    heading = (
+        f"Summary of {summary.interaction_id} "
+        f"({summary.channel}, {summary.source_system}, "
+        f"{summary.turn_count} turns{intent})"
+    )
+    out.print(f"[bold]{escape(heading)}[/bold]", highlight=False)
+    for name in Field:
+        out.print(f"[bold]{FIELD_TITLES[name]}[/bold]")
+        lines = summary.field_lines(name)
+        if not lines:
+            out.print("  - nothing found in the conversation")
+        for line in lines:
+            where = (
+                f"turn {', '.join(map(str, line.turns))}" if line.turns else "record"
+            )
+            text = f"  - {line.speaker.capitalize()}: {line.text}  [{where}]"
+            out.print(escape(text), highlight=False)
+
+
+@app.command()
+def summarize(
+    ctx: typer.Context,
+    interaction_id: Annotated[
+        str, typer.Argument(help="Interaction id, e.g. abcd-3592.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Summarize one interaction, each line citing the turns it came from."""
+    summary = _services(ctx).summarizer.summarize(interaction_id)
+    if as_json:
+        out.print_json(json.dumps(summary.to_dict()))
+    else:
+        _print_summary(summary)
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show what is stored and whether the stores answer."""
+    services = _services(ctx)
+    report = {**services.health(), "records": services.catalog.counts()}
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    out.print(escape(f"data directory: {services.settings.data_dir}"), highlight=False)
+    for key, value in report.items():
+        out.print(escape(f"{key}: {value}"), highlight=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from cx_context.service.app import create_app
+
+    services = _services(ctx)
+    services.warm_up()
+    uvicorn.run(create_app(services), host=host, port=port, log_config=None)
+
+
+def _load_plugins() -> None:
+    # Evaluation commands live in cx_context.eval, which nothing may import;
+    # it registers its commands through an entry point instead.
+    for entry in entry_points(group="cx_context.commands"):
+        app.add_typer(entry.load(), name=entry.name)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    _load_plugins()
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        if isinstance(exc, TyperException):
+            # Usage errors (unknown option, bad --format value) explain themselves.
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                err.print(
+                    f"[red]error[/red]: {escape(exc.format_message())}", highlight=False
+                )
+            sys.exit(exc.exit_code)
+        if isinstance(exc, CliError | KnowledgeError | ContextError | GuardrailError):
+            err.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False)
+        else:
+            err.print(
+                f"[red]error[/red]: unexpected {type(exc).__name__}; "
+                "run again with --debug to see where",
+                highlight=False,
+            )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,57 @@
+"""Logging set-up: one JSON object per line on standard error.
+
+Log records carry ids, counts and entity types, never customer text; the
+formatter does not add anything a call site did not pass.
+"""
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(vars(logging.makeLogRecord({})))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            {
+                k: v
+                for k, v in vars(record).items()
+                if k not in _STANDARD and k != "message"
+            }
+        )
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = record.exc_info[0].__name__
+        return json.dumps(entry, default=str)
+
+
+# Libraries that log request bodies or document text at debug level.
+_NOISY = (
+    "chromadb",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "presidio-analyzer",
+    "presidio-anonymizer",
+)
+
+
+def configure_logging(level: str = "WARNING") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(
+            max(logging.WARNING, logging.getLevelName(level))
+        )

