@@ -220,7 +220,7 @@ class Answerer:
         is nearly as close as the best passage's own.
         """
         per_passage = [
-            [s for s in sentences(passage.body) if word_count(s) >= 3]
+            [s for s in sentences(passage.body) if _informative(s)]
             or [passage.body.strip()]
             for passage in passages
         ]
@@ -243,6 +243,12 @@ class Answerer:
             if similarity[j] >= floor and not too_similar:
                 chosen.append((index, sentence, similarity[j]))
         return chosen
+
+
+def _informative(sentence: str) -> bool:
+    # "In this case:" introduces a list; on its own it says nothing.
+    words = word_count(sentence)
+    return words >= 3 and not (sentence.rstrip().endswith(":") and words < 6)
 
 
 def _terminated(sentence: str) -> str:

@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -18,6 +19,7 @@ from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorCon
 
 from cx_context.guardrails.errors import RedactionError
 from cx_context.guardrails.recognizers import (
+    IntroducedNameRecognizer,
     KnownValue,
     conversation_recognizers,
     known_value_recognizers,
@@ -93,6 +95,10 @@ CONVERSATION_POLICY = RedactionPolicy(
 CONTENT_POLICY = RedactionPolicy(name="content", entities=STRUCTURED_ENTITIES)
 
 
+# Entity types whose values are made of words that may be mentioned one at a time.
+_WORDWISE = {"PERSON", "LOCATION", "STREET_ADDRESS"}
+
+
 def _normalize(entity_type: str, value: str) -> str:
     if entity_type == "PHONE_NUMBER":
         return re.sub(r"\D", "", value)
@@ -109,13 +115,36 @@ class PseudonymMap:
 
     _assigned: dict[tuple[str, str], str] = field(default_factory=dict)
     _counts: Counter[str] = field(default_factory=Counter)
+    _words: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict)
 
     def placeholder(self, entity_type: str, value: str) -> str:
         key = (entity_type, _normalize(entity_type, value))
         if key not in self._assigned:
-            self._counts[entity_type] += 1
-            self._assigned[key] = f"<{entity_type}_{self._counts[entity_type]}>"
+            placeholder = self._same_as_earlier(entity_type, value) or self._new(
+                entity_type
+            )
+            self._assigned[key] = placeholder
+            if entity_type in _WORDWISE:
+                words = frozenset(re.findall(r"\w+", value.casefold()))
+                self._words.setdefault((entity_type, words), placeholder)
         return self._assigned[key]
+
+    def _new(self, entity_type: str) -> str:
+        self._counts[entity_type] += 1
+        return f"<{entity_type}_{self._counts[entity_type]}>"
+
+    def _same_as_earlier(self, entity_type: str, value: str) -> str | None:
+        # "Crystal" after "Crystal Minh" is the same person: a value whose
+        # words all belong to one earlier value of its type gets its placeholder.
+        if entity_type not in _WORDWISE:
+            return None
+        words = set(re.findall(r"\w+", value.casefold()))
+        matches = {
+            placeholder
+            for (earlier_type, earlier), placeholder in self._words.items()
+            if earlier_type == entity_type and words and words <= earlier
+        }
+        return matches.pop() if len(matches) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,19 @@ class Redaction:
     @property
     def entity_types(self) -> list[str]:
         return sorted(self.entity_counts)
+
+
+def _known_words(nlp_engine: Any) -> frozenset[str]:
+    """English words the spaCy model's lemmatizer knows (about 90,000)."""
+    try:
+        lemmatizer = nlp_engine.nlp["en"].get_pipe("lemmatizer")
+        index = lemmatizer.lookups.get_table("lemma_index")
+    except (KeyError, AttributeError, ValueError):
+        logger.warning(
+            "the spaCy model has no lemma index; introduced names need a cue"
+        )
+        return frozenset()
+    return frozenset(word for words in index.values() for word in words)
 
 
 @dataclass(frozen=True)
@@ -184,6 +226,7 @@ class PiiRedactor:
             presidio_logger.setLevel(level)
         for recognizer in conversation_recognizers():
             registry.add_recognizer(recognizer)
+        registry.add_recognizer(IntroducedNameRecognizer(_known_words(nlp_engine)))
         analyzer = AnalyzerEngine(
             nlp_engine=nlp_engine, registry=registry, supported_languages=["en"]
         )

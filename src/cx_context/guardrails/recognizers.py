@@ -10,8 +10,15 @@ redaction threshold on their own and rely on context words ("order",
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import (
+    AnalysisExplanation,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 
 STREET_SUFFIXES = (
     "street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|terrace|tce|"
@@ -118,8 +125,10 @@ def _value_pattern(value: str, digits_only: bool) -> str | None:
         digits = re.sub(r"\D", "", value)
         if len(digits) < 4:
             return None
-        # Any punctuation or spacing may sit between the digits of a phone number.
-        return r"(?<!\d)" + r"[\s().+-]*".join(digits) + r"(?!\d)"
+        # Any punctuation or spacing may sit between the digits of a phone
+        # number, and a country code may come before them.
+        body = r"[\s().+-]*".join(digits)
+        return r"(?<![\d+])(?:\+?\d{1,3}[\s.-]*)?" + body + r"(?!\d)"
     words = value.split()
     if not words or len("".join(words)) < 3:
         return None
@@ -163,3 +172,114 @@ def entity_types(recognizers: Sequence[PatternRecognizer]) -> set[str]:
     return {
         entity for recognizer in recognizers for entity in recognizer.supported_entities
     }
+
+
+# "my name is", "this is", "I'm" ... followed by a name. Strong cues admit any
+# run of up to three content words; weak ones ("this is", "I'm") only a run
+# that the tagger calls a proper noun or that holds a word English does not
+# know, so "this is ridiculous" and "I'm calling" stay.
+_STRONG_CUE = re.compile(
+    r"\b(?:my name is|my name's|name is|name's|call me|name:)\s+", re.IGNORECASE
+)
+_WEAK_CUE = re.compile(
+    r"\b(?:this is|it's|it is|i'm|i am|im|here is|speaking with|you're talking to)\s+"
+    r"(?:(?:mr|mrs|ms|miss|dr)\.?\s+)?",
+    re.IGNORECASE,
+)
+_NAME_POS = {"PROPN", "NOUN", "ADJ", "ADV", "X", "VERB"}
+_NOT_NAMES = {
+    "here",
+    "there",
+    "back",
+    "again",
+    "calling",
+    "writing",
+    "trying",
+    "looking",
+    "still",
+    "just",
+    "really",
+    "very",
+    "so",
+    "not",
+    "sorry",
+    "fine",
+    "good",
+    "happy",
+    "glad",
+    "customer",
+    "member",
+    "agent",
+    "manager",
+    "order",
+    "account",
+    "regarding",
+    "about",
+}
+
+
+class IntroducedNameRecognizer(LocalRecognizer):
+    """Finds the name in a self-introduction, in any letter case.
+
+    The small NER model misses lower-case and unfamiliar names ("this is
+    crystal minh"), which is how customers type. This recognizer reads the
+    tokens after an introduction cue, using the tagger's parts of speech and a
+    list of known English words (from the spaCy model's lemmatizer tables).
+    """
+
+    def __init__(self, known_words: frozenset[str]) -> None:
+        super().__init__(supported_entities=["PERSON"], name="IntroducedNameRecognizer")
+        self._known = known_words
+
+    def load(self) -> None:  # nothing to load: the tokens come from the NLP engine
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        if (
+            "PERSON" not in entities
+            or nlp_artifacts is None
+            or nlp_artifacts.tokens is None
+        ):
+            return []
+        doc = nlp_artifacts.tokens
+        results: list[RecognizerResult] = []
+        for cue, strong in ((_STRONG_CUE, True), (_WEAK_CUE, False)):
+            for match in cue.finditer(text):
+                run: list[Any] = []
+                for token in doc:
+                    if token.idx < match.end():
+                        continue
+                    word = token.text.casefold()
+                    name_like = (
+                        token.is_alpha
+                        and not token.is_stop
+                        and token.pos_ in _NAME_POS
+                        and word not in _NOT_NAMES
+                    ) or (
+                        run and re.fullmatch(r"[A-Za-z]\.?|jr\.?|sr\.?|ii|iii|iv", word)
+                    )
+                    if not name_like or len(run) == 4:
+                        break
+                    run.append(token)
+                if not run:
+                    continue
+                unknown = any(t.text.casefold() not in self._known for t in run)
+                proper = any(t.pos_ == "PROPN" for t in run)
+                if strong or proper or unknown:
+                    start, end = run[0].idx, run[-1].idx + len(run[-1].text)
+                    score = 0.75 if strong else 0.6
+                    results.append(
+                        RecognizerResult(
+                            "PERSON", start, end, score, self._explain(score)
+                        )
+                    )
+        return results
+
+    def _explain(self, score: float) -> AnalysisExplanation:
+        return AnalysisExplanation(
+            recognizer="IntroducedNameRecognizer",
+            original_score=score,
+            textual_explanation="name after a self-introduction cue",
+        )

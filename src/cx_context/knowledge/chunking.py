@@ -74,6 +74,16 @@ class Chunker:
             keep_separator="end",
             strip_whitespace=True,
         )
+        # Room for the "[123] customer: " prefix of a transcript line.
+        self._turn_splitter = RecursiveCharacterTextSplitter(
+            chunk_size=max(self.config.chunk_size - 32, 1),
+            chunk_overlap=min(
+                self.config.chunk_overlap, max(self.config.chunk_size - 33, 0)
+            ),
+            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+            keep_separator="end",
+            strip_whitespace=True,
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -136,35 +146,43 @@ class Chunker:
         # by the text splitter and each piece keeps the turn's number.
         lines: list[tuple[int, str, str]] = []
         for turn in turns:
-            for piece in self._splitter.split_text(turn.text):
-                lines.append(
-                    (
-                        turn.number,
-                        turn.speaker,
-                        f"[{turn.number}] {turn.speaker}: {piece}",
-                    )
-                )
+            prefix = f"[{turn.number}] {turn.speaker}: "
+            pieces = (
+                [turn.text]
+                if len(prefix) + len(turn.text) <= self.config.chunk_size
+                else self._turn_splitter.split_text(turn.text)
+            )
+            lines += [(turn.number, turn.speaker, prefix + piece) for piece in pieces]
+
+        def fits(window: Sequence[tuple[int, str, str]]) -> bool:
+            size = sum(len(line[2]) + 1 for line in window) - 1
+            turns_in = {line[0] for line in window}
+            return (
+                len(turns_in) <= self.config.window_turns
+                and size <= self.config.chunk_size
+            )
 
         windows: list[list[tuple[int, str, str]]] = []
         start = 0
         while start < len(lines):
-            window = [lines[start]]
-            size = len(lines[start][2])
-            end = start + 1
-            while (
-                end < len(lines)
-                and len({line[0] for line in window} | {lines[end][0]})
-                <= self.config.window_turns
-                and size + 1 + len(lines[end][2]) <= self.config.chunk_size
-            ):
-                window.append(lines[end])
-                size += 1 + len(lines[end][2])
+            end = start + 1  # a window always holds at least one line
+            while end < len(lines) and fits(lines[start : end + 1]):
                 end += 1
-            windows.append(window)
+            windows.append(lines[start:end])
             if end >= len(lines):
                 break
-            # Step back by the overlap, but always move forward.
-            start = max(start + 1, end - self.config.overlap_turns)
+            # The next window repeats the last `overlap_turns` whole turns of
+            # this one, as far as they fit beside the next new line.
+            next_start, stepped = end, 0
+            while stepped < self.config.overlap_turns:
+                turn_number = lines[next_start - 1][0]
+                candidate = next_start
+                while candidate > start + 1 and lines[candidate - 1][0] == turn_number:
+                    candidate -= 1
+                if candidate == next_start or not fits(lines[candidate : end + 1]):
+                    break
+                next_start, stepped = candidate, stepped + 1
+            start = next_start
 
         chunks = []
         for index, window in enumerate(windows):

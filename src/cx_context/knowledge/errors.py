@@ -25,9 +25,10 @@ class RecordProblem:
     position: int
     message: str
     record_id: str | None = None
+    unit: str = "record"  # what position counts: records, or lines of a JSONL file
 
     def __str__(self) -> str:
-        where = f"{self.source}: record {self.position}"
+        where = f"{self.source}: {self.unit} {self.position}"
         if self.record_id:
             where += f" (id {self.record_id})"
         return f"{where}: {self.message}"

@@ -93,6 +93,12 @@ class RecordOutcome:
     outcome: Outcome
     chunks: int = 0
     problem: str | None = None
+    unit: str = "record"
+
+    @property
+    def where(self) -> str:
+        where = f"{self.unit} {self.position}"
+        return f"{where} (id {self.record_id})" if self.record_id else where
 
 
 @dataclass
@@ -126,7 +132,12 @@ class IngestReport:
             "chunks_removed": self.chunks_removed,
             "source_error": self.source_error,
             "rejected": [
-                {"position": r.position, "id": r.record_id, "problem": r.problem}
+                {
+                    "position": r.position,
+                    "unit": r.unit,
+                    "id": r.record_id,
+                    "problem": r.problem,
+                }
                 for r in self.problems
             ],
         }
@@ -142,6 +153,7 @@ class _Prepared:
     replaces: bool
     row: DocumentRow | InteractionRow
     chunks: list[Chunk]
+    unit: str
 
 
 Progress = Callable[[int], None]
@@ -229,6 +241,7 @@ class Ingestor:
                     progress(len(batch))
         except SourceError as exc:
             report.source_error = str(exc)
+        report.records.sort(key=lambda record: record.position)
         logger.info(
             "ingest of %s into %s: %s, %d chunks written, %d removed",
             source,
@@ -271,7 +284,9 @@ class Ingestor:
                     source, item.position, "unreadable record"
                 )
                 report.records.append(
-                    _rejected(item.position, problem.record_id, problem.message)
+                    _rejected(
+                        item.position, problem.record_id, problem.message, item.unit
+                    )
                 )
                 continue
             if record.id in seen:
@@ -279,19 +294,23 @@ class Ingestor:
                     f"duplicate id {record.id!r}: "
                     f"the same id is record {seen[record.id]} of this input"
                 )
-                report.records.append(_rejected(item.position, record.id, message))
+                report.records.append(
+                    _rejected(item.position, record.id, message, item.unit)
+                )
                 continue
             seen[record.id] = item.position
             limit_problem = self._check_limits(record)
             if limit_problem:
                 report.records.append(
-                    _rejected(item.position, record.id, limit_problem)
+                    _rejected(item.position, record.id, limit_problem, item.unit)
                 )
                 continue
             content_hash = self._hash(record, policy)
             if stored.get(record.id) == content_hash:
                 report.records.append(
-                    RecordOutcome(item.position, record.id, Outcome.UNCHANGED)
+                    RecordOutcome(
+                        item.position, record.id, Outcome.UNCHANGED, unit=item.unit
+                    )
                 )
                 continue
             row: DocumentRow | InteractionRow
@@ -301,7 +320,9 @@ class Ingestor:
                 else:
                     row, chunks = self._prepare_interaction(record, content_hash)
             except RedactionError as exc:
-                report.records.append(_rejected(item.position, record.id, str(exc)))
+                report.records.append(
+                    _rejected(item.position, record.id, str(exc), item.unit)
+                )
                 continue
             prepared.append(
                 _Prepared(
@@ -311,6 +332,7 @@ class Ingestor:
                     record.id in stored,
                     row,
                     chunks,
+                    item.unit,
                 )
             )
 
@@ -350,12 +372,13 @@ class Ingestor:
                 entry.position,
                 entry.record_id,
                 "could not be stored; see the service log",
+                entry.unit,
             )
         report.chunks_written += len(entry.chunks)
         report.chunks_removed += removed
         outcome = Outcome.REPLACED if entry.replaces else Outcome.ADDED
         return RecordOutcome(
-            entry.position, entry.record_id, outcome, len(entry.chunks)
+            entry.position, entry.record_id, outcome, len(entry.chunks), unit=entry.unit
         )
 
     def _check_limits(self, record: KnowledgeDocument | Interaction) -> str | None:
@@ -503,8 +526,12 @@ class Ingestor:
         return row, chunks
 
 
-def _rejected(position: int, record_id: str | None, problem: str) -> RecordOutcome:
-    return RecordOutcome(position, record_id, Outcome.REJECTED, problem=problem)
+def _rejected(
+    position: int, record_id: str | None, problem: str, unit: str = "record"
+) -> RecordOutcome:
+    return RecordOutcome(
+        position, record_id, Outcome.REJECTED, problem=problem, unit=unit
+    )
 
 
 def _sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:

@@ -134,9 +134,7 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
             f"chunks removed: {report.chunks_removed}"
         )
         for record in report.problems:
-            where = f"{report.source}: record {record.position}"
-            if record.record_id:
-                where += f" (id {record.record_id})"
+            where = f"{report.source}: {record.where}"
             err.print(
                 f"[red]rejected[/red] {escape(where)}: {escape(record.problem or '')}",
                 highlight=False,
@@ -299,20 +297,27 @@ def serve(
     uvicorn.run(create_app(services), host=host, port=port, log_config=None)
 
 
+_plugins_loaded = False
+
+
 def _load_plugins() -> None:
     # Evaluation commands live in cx_context.eval, which nothing may import;
     # it registers its commands through an entry point instead.
-    for entry in entry_points(group="cx_context.commands"):
-        app.add_typer(entry.load(), name=entry.name)
+    global _plugins_loaded  # noqa: PLW0603 (once per process)
+    if not _plugins_loaded:
+        for entry in entry_points(group="cx_context.commands"):
+            app.add_typer(entry.load(), name=entry.name)
+        _plugins_loaded = True
 
 
-def main() -> None:
-    debug = "--debug" in sys.argv
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     if debug:
-        sys.argv.remove("--debug")
+        args.remove("--debug")
     _load_plugins()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, prog_name="cx-context", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -45,11 +45,18 @@ _NOISY = (
 )
 
 
+_handler: logging.Handler | None = None
+
+
 def configure_logging(level: str = "WARNING") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    """Send log records to stderr as JSON; calling it again replaces only our handler."""
+    global _handler  # noqa: PLW0603 (one handler per process)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if _handler is not None:
+        root.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(JsonFormatter())
+    root.addHandler(_handler)
     root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(

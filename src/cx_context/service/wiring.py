@@ -1,6 +1,7 @@
 """Builds the components from settings. Heavy models load once, on first use."""
 
 import logging
+import threading
 from functools import cached_property
 from typing import Any
 
@@ -32,6 +33,35 @@ def _quiet_model_loading() -> None:
     transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
+# Models are shared by every Services object of a process (CLI commands run
+# in-process by tests, several apps in one worker): each loads once.
+_models_lock = threading.Lock()
+
+
+def shared_embedder(batch_size: int) -> Embedder:
+    with _models_lock:
+        key = ("embedder", batch_size)
+        if key not in _MODELS:
+            _quiet_model_loading()
+            _MODELS[key] = Embedder(batch_size=batch_size)
+        model = _MODELS[key]
+    assert isinstance(model, Embedder)
+    return model
+
+
+def shared_redactor(spacy_model: str) -> PiiRedactor:
+    with _models_lock:
+        key = ("redactor", spacy_model)
+        if key not in _MODELS:
+            _MODELS[key] = PiiRedactor.from_spacy_model(spacy_model)
+        model = _MODELS[key]
+    assert isinstance(model, PiiRedactor)
+    return model
+
+
+_MODELS: dict[tuple[str, object], object] = {}
+
+
 class Services:
     """The wired application: one per process, shared by CLI commands and requests."""
 
@@ -57,12 +87,11 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        _quiet_model_loading()
-        return Embedder(batch_size=self.settings.embedding_batch_size)
+        return shared_embedder(self.settings.embedding_batch_size)
 
     @cached_property
     def redactor(self) -> PiiRedactor:
-        return PiiRedactor.from_spacy_model(self.settings.spacy_model)
+        return shared_redactor(self.settings.spacy_model)
 
     @cached_property
     def chunker(self) -> Chunker:
@@ -111,6 +140,11 @@ class Services:
     @cached_property
     def summarizer(self) -> Summarizer:
         return Summarizer(self.catalog)
+
+    def close(self) -> None:
+        """Release database connections (the models stay loaded for the process)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     def warm_up(self) -> None:
         """Load the models and open the stores now rather than on the first request."""

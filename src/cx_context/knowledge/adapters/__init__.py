@@ -30,14 +30,20 @@ class InteractionFormat(StrEnum):
     JSONL = "jsonl"
 
 
-def _first_line(path: Path) -> object:
+def _first_record(path: Path) -> object:
+    """The first line of a JSONL file that parses, or None."""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
     try:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
                 if line.strip():
-                    return json.loads(line)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
+                    try:
+                        return json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot be read as text ({exc})") from None
     return None
 
 
@@ -67,7 +73,7 @@ def detect_knowledge_format(path: Path) -> KnowledgeFormat:
 
 
 def detect_interaction_format(path: Path) -> InteractionFormat:
-    first = _first_line(path) if path.suffix == ".jsonl" else None
+    first = _first_record(path) if path.suffix == ".jsonl" else None
     if isinstance(first, dict):
         if "conversation_id" in first:
             return InteractionFormat.TWEETSUMM

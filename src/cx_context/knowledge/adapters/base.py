@@ -24,6 +24,7 @@ class Parsed(Generic[R]):
     position: int
     record: R | None = None
     problem: RecordProblem | None = None
+    unit: str = "record"  # "line" for line-based inputs
 
 
 def load_json(path: Path) -> Any:
@@ -80,23 +81,28 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | None, str | None]]:
                 )
 
 
-def validate(model: type[R], data: Any, source: str, position: int) -> Parsed[R]:
+def validate(
+    model: type[R], data: Any, source: str, position: int, unit: str = "record"
+) -> Parsed[R]:
     """Validate one record, describing any problem by field path."""
-    record_id = data.get("id") if isinstance(data, Mapping) else None
     if not isinstance(data, Mapping):
         problem = f"expected a JSON object, got {type(data).__name__}"
-        return Parsed(position, problem=RecordProblem(source, position, problem))
+        return reject(source, position, problem, unit=unit)
+    record_id = data.get("id")
     try:
-        return Parsed(position, record=model.model_validate(data))
+        return Parsed(position, record=model.model_validate(data), unit=unit)
     except ValidationError as exc:
         message = describe_validation_error(exc)
         shown_id = record_id if isinstance(record_id, str) else None
-        return Parsed(
-            position, problem=RecordProblem(source, position, message, shown_id)
-        )
+        return reject(source, position, message, shown_id, unit)
 
 
 def reject(
-    source: str, position: int, message: str, record_id: str | None = None
+    source: str,
+    position: int,
+    message: str,
+    record_id: str | None = None,
+    unit: str = "record",
 ) -> Parsed[Any]:
-    return Parsed(position, problem=RecordProblem(source, position, message, record_id))
+    problem = RecordProblem(source, position, message, record_id, unit)
+    return Parsed(position, problem=problem, unit=unit)

@@ -9,6 +9,6 @@ from cx_context.knowledge.adapters.base import Parsed, R, iter_jsonl, reject, va
 def read_records(path: Path, model: type[R]) -> Iterator[Parsed[R]]:
     for line, data, problem in iter_jsonl(path):
         if problem is not None:
-            yield reject(path.name, line, problem)
+            yield reject(path.name, line, problem, unit="line")
         else:
-            yield validate(model, data, path.name, line)
+            yield validate(model, data, path.name, line, "line")

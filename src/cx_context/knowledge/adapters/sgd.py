@@ -15,16 +15,17 @@ _SPEAKERS = {"USER": "customer", "SYSTEM": "bot"}
 def read_dialogues(path: Path) -> Iterator[Parsed[Interaction]]:
     for line, data, problem in iter_jsonl(path):
         if problem is not None:
-            yield reject(path.name, line, problem)
+            yield reject(path.name, line, problem, unit="line")
             continue
         if not isinstance(data, Mapping) or "dialogue_id" not in data:
-            yield reject(path.name, line, "not an SGD dialogue (no dialogue_id)")
+            yield reject(
+                path.name, line, "not an SGD dialogue (no dialogue_id)", unit="line"
+            )
             continue
         raw_turns = data.get("turns")
         if not isinstance(raw_turns, list):
-            yield reject(
-                path.name, line, "turns: expected a list", f"sgd-{data['dialogue_id']}"
-            )
+            record_id = f"sgd-{data['dialogue_id']}"
+            yield reject(path.name, line, "turns: expected a list", record_id, "line")
             continue
         turns = [
             {
@@ -45,7 +46,7 @@ def read_dialogues(path: Path) -> Iterator[Parsed[Interaction]]:
             "intent": _first_intent(raw_turns),
             "outcome": _outcome(raw_turns),
         }
-        yield validate(Interaction, record, path.name, line)
+        yield validate(Interaction, record, path.name, line, "line")
 
 
 def _frames(turns: Sequence[Any]) -> Iterator[Mapping[str, Any]]:

@@ -12,12 +12,11 @@ SOURCE_SYSTEM = "twitter"
 def read_dialogues(path: Path) -> Iterator[Parsed[Interaction]]:
     for line, data, problem in iter_jsonl(path):
         if problem is not None:
-            yield reject(path.name, line, problem)
+            yield reject(path.name, line, problem, unit="line")
             continue
         if not isinstance(data, Mapping) or "conversation_id" not in data:
-            yield reject(
-                path.name, line, "not a TweetSumm dialogue (no conversation_id)"
-            )
+            message = "not a TweetSumm dialogue (no conversation_id)"
+            yield reject(path.name, line, message, unit="line")
             continue
         record = {
             "id": f"tweetsumm-{data['conversation_id']}",
@@ -25,4 +24,4 @@ def read_dialogues(path: Path) -> Iterator[Parsed[Interaction]]:
             "source_system": SOURCE_SYSTEM,
             "turns": data.get("turns", []),
         }
-        yield validate(Interaction, record, path.name, line)
+        yield validate(Interaction, record, path.name, line, "line")
