@@ -49,7 +49,7 @@ _handler: logging.Handler | None = None
 
 
 def configure_logging(level: str = "WARNING") -> None:
-    """Send log records to stderr as JSON; calling it again replaces only our handler."""
+    """Send log records to stderr as JSON; a second call replaces only our handler."""
     global _handler  # noqa: PLW0603 (one handler per process)
     root = logging.getLogger()
     if _handler is not None:
