@@ -223,3 +223,14 @@ def test_when_analysis_fails_then_redaction_fails_closed(redactor):
 
     with pytest.raises(RedactionError, match="nothing from it was kept"):
         redactor.redact_many(["x"], policy)
+
+
+def test_replacements_locate_each_placeholder_and_restore_the_original(redactor):
+    text = "I'm Crystal Minh, cminh730@email.com. Thanks, Crystal!"
+    redaction = redactor.redact(text)
+    restored = redaction.text
+    for item in reversed(redaction.replacements):
+        assert restored[item.start : item.end] == item.placeholder
+        restored = restored[: item.start] + item.original + restored[item.end :]
+    assert restored == text
+    assert "Crystal" not in repr(redaction.replacements)

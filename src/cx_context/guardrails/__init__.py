@@ -8,6 +8,7 @@ from cx_context.guardrails.pii import (
     PseudonymMap,
     Redaction,
     RedactionPolicy,
+    Replacement,
 )
 from cx_context.guardrails.recognizers import KnownValue
 
@@ -21,4 +22,5 @@ __all__ = [
     "Redaction",
     "RedactionError",
     "RedactionPolicy",
+    "Replacement",
 ]

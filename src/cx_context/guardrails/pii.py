@@ -148,11 +148,27 @@ class PseudonymMap:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """One value taken out: where its placeholder sits in the redacted text.
+
+    The original value lives only in memory (and, encrypted, in a vault); it
+    is never logged or stored in the clear.
+    """
+
+    entity_type: str
+    placeholder: str
+    original: str = field(repr=False)
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Redaction:
     """A redacted text and how many values of each entity type it lost."""
 
     text: str
     entity_counts: dict[str, int]
+    replacements: tuple[Replacement, ...] = ()
 
     @property
     def entity_types(self) -> list[str]:
@@ -370,5 +386,22 @@ def _replace(text: str, spans: Sequence[_Span], pseudonyms: PseudonymMap) -> Red
     redacted = text
     for span, placeholder in zip(reversed(spans), reversed(placeholders), strict=True):
         redacted = redacted[: span.start] + placeholder + redacted[span.end :]
+    # Offsets of each placeholder in the redacted text, in reading order.
+    replacements = []
+    shift = 0
+    for span, placeholder in zip(spans, placeholders, strict=True):
+        start = span.start + shift
+        replacements.append(
+            Replacement(
+                entity_type=span.entity_type,
+                placeholder=placeholder,
+                original=text[span.start : span.end],
+                start=start,
+                end=start + len(placeholder),
+            )
+        )
+        shift += len(placeholder) - (span.end - span.start)
     counts = Counter(span.entity_type for span in spans)
-    return Redaction(text=redacted, entity_counts=dict(counts))
+    return Redaction(
+        text=redacted, entity_counts=dict(counts), replacements=tuple(replacements)
+    )
