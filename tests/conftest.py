@@ -35,8 +35,72 @@ def embedder():  # type: ignore[no-untyped-def]
     return shared_embedder(64)
 
 
+# A key for tests only; real keys come from `cx-context vault new-key`.
+TEST_VAULT_KEY = "Y3gtY29udGV4dCB2YXVsdCBrZXkgZm9yIHRlc3RzISE="
+
+POSTGRES_URL = os.environ.get(
+    "CX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
 def make_services(data_dir: Path, **overrides: object) -> Services:
+    overrides.setdefault("vault_key", TEST_VAULT_KEY)
     return Services(Settings(data_dir=data_dir, **overrides))  # type: ignore[arg-type]
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"cx_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise RuntimeError(
+                f"PostgreSQL is not reachable at {POSTGRES_URL} and CI is set: "
+                ".ci/run starts one; set CX_TEST_POSTGRES_URL if it is elsewhere"
+            ) from exc
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    try:
+        yield (
+            make_url(POSTGRES_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The record store's database: SQLite in a temporary folder, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def record_services(
+    tmp_path: Path,
+    database_url: str,
+    redactor,
+    embedder,  # type: ignore[no-untyped-def]
+) -> Iterator[Services]:
+    """Empty stores on each database engine the record store supports."""
+    svc = make_services(tmp_path / "data", database_url=database_url)
+    yield svc
+    svc.close()
 
 
 @pytest.fixture

@@ -11,3 +11,11 @@ class NotFoundError(ContextError):
 
 class InvalidQuestionError(ContextError):
     """A question that cannot be answered as asked (empty, too long)."""
+
+
+class RecordError(ContextError):
+    """A customer record, case, consent or event that breaks a rule of the store."""
+
+
+class ConflictError(ContextError):
+    """A change that contradicts what the store already holds (a conflicting merge)."""

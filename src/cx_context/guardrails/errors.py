@@ -7,3 +7,7 @@ class GuardrailError(Exception):
 
 class RedactionError(GuardrailError):
     """Redaction could not be completed; the text must not be used unredacted."""
+
+
+class VaultKeyError(GuardrailError):
+    """The vault key is missing, malformed, or not the one data was sealed with."""

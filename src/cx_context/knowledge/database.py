@@ -105,5 +105,5 @@ def make_engine(url: str) -> Engine:
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Any]:
-    Base.metadata.create_all(engine)
+    """Sessions on an engine whose schema is current (see `service.migrate`)."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -34,15 +34,23 @@ class RecordProblem:
         return f"{where}: {self.message}"
 
 
+_CHOICES = {"enum", "literal_error"}
+
+
 def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
     """One readable line per problem: the field path, the rule, the value's type.
 
-    Input values are left out on purpose: they may be customer text.
+    Input values are left out on purpose, since they may be customer text;
+    only a value that failed a choice among names (an enum) is echoed.
     """
     lines = []
-    for problem in error.errors(include_url=False, include_input=False):
+    for problem in error.errors(include_url=False):
         path = ".".join(str(part) for part in problem["loc"]) or "record"
         if prefix:
             path = f"{prefix}.{path}" if path != "record" else prefix
-        lines.append(f"{path}: {problem['msg']}")
+        line = f"{path}: {problem['msg']}"
+        value = problem.get("input")
+        if problem["type"] in _CHOICES and isinstance(value, str) and len(value) <= 40:
+            line += f", got {value!r}"
+        lines.append(line)
     return "; ".join(lines)

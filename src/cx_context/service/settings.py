@@ -50,6 +50,25 @@ class Settings(BaseSettings):
 
     log_level: str = "WARNING"
 
+    # The unified customer record.
+    vault_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that seals customer identifiers and pseudonym mappings at rest "
+            "(`cx-context vault new-key`); keep it outside the data directory."
+        ),
+    )
+    default_region: str = Field(
+        default="AU",
+        pattern=r"^[A-Z]{2}$",
+        description="Region for phone numbers written without a country code.",
+    )
+    repeat_contact_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Contacts within this many days of an earlier one are repeats.",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.context.answers import AnswerConfig, Answerer
 from cx_context.context.summaries import Summarizer
-from cx_context.guardrails import PiiRedactor
+from cx_context.context.customers import CustomerStore
+from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
+from cx_context.guardrails.errors import VaultKeyError
+from cx_context.guardrails.sealing import Sealer
 from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
 from cx_context.knowledge.database import make_engine, make_sessions
@@ -19,6 +23,7 @@ from cx_context.knowledge.ingest import IngestLimits, Ingestor
 from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.retrieval import Retriever
 from cx_context.knowledge.vectorstore import Collection, VectorStore
+from cx_context.service.migrate import migrate
 from cx_context.service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -75,6 +80,7 @@ class Services:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        migrate(self.engine)
         return make_sessions(self.engine)
 
     @cached_property
@@ -140,6 +146,30 @@ class Services:
     @cached_property
     def summarizer(self) -> Summarizer:
         return Summarizer(self.catalog)
+
+    # The unified customer record ------------------------------------------
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        key = self.settings.vault_key
+        if key is None:
+            raise VaultKeyError(
+                "CX_VAULT_KEY is not set: customer identifiers are stored only "
+                "sealed. Make a key with `cx-context vault new-key` and keep it "
+                "outside the data directory"
+            )
+        return Sealer(key.get_secret_value())
+
+    @cached_property
+    def customers(self) -> CustomerStore:
+        redactor = self.redactor
+
+        def redact(text: str, own: Sequence[KnownValue]) -> str:
+            return redactor.redact(text, CONVERSATION_POLICY, known=own).text
+
+        return CustomerStore(
+            self.sessions, self.sealer, redact, self.settings.default_region
+        )
 
     def close(self) -> None:
         """Release database connections (the models stay loaded for the process)."""

@@ -1,0 +1,626 @@
+"""The customer store: bulk upsert, read, identifier lookup, merge and undo.
+
+Each record is written in its own transaction: a bad record is reported with
+its position and reason and leaves nothing behind; the good ones land.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cx_context.context.errors import ConflictError, NotFoundError, RecordError
+from cx_context.context.identity.errors import IdentityError
+from cx_context.context.identity.normalize import normalize_identifier, normalize_name
+from cx_context.context.records import (
+    AppointmentView,
+    CaseView,
+    ComplaintView,
+    ConsentView,
+    CustomerIn,
+    CustomerView,
+    IdentifierView,
+    PartyIdentifierKind,
+    RiskFlagView,
+)
+from cx_context.context.store import (
+    AccountRow,
+    AppointmentRow,
+    CaseRow,
+    ComplaintRow,
+    ConsentRow,
+    IdentifierRow,
+    InteractionLinkRow,
+    MergeRow,
+    PartyRow,
+    RiskFlagRow,
+)
+from cx_context.guardrails import KnownValue
+from cx_context.guardrails.sealing import Sealer
+from cx_context.knowledge.errors import describe_validation_error
+
+logger = logging.getLogger(__name__)
+
+Redact = Callable[[str, Sequence[KnownValue]], str]
+"""Redacts free text, given the customer's own values that must go whatever."""
+
+# The entity type under which each identifier kind is redacted from free text.
+_ENTITY_OF_KIND = {
+    "email": "EMAIL_ADDRESS",
+    "phone": "PHONE_NUMBER",
+    "account_number": "ACCOUNT_ID",
+    "username": "USERNAME",
+    "crm_id": "ACCOUNT_ID",
+    "external_id": "ACCOUNT_ID",
+}
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def mask(kind: str, value: str) -> str:
+    """A form an agent can recognise without reading the value."""
+    if kind == "email" and "@" in value:
+        local, domain = value.split("@", 1)
+        return f"{local[:1]}***@{domain}"
+    if kind == "phone":
+        return f"***{value[-3:]}"
+    if kind == "name":
+        return " ".join(f"{word[:1]}." for word in value.split())
+    return f"***{value[-2:]}" if len(value) > 4 else "***"
+
+
+@dataclass
+class UpsertReport:
+    """What happened to each record of one bulk upsert."""
+
+    stored: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stored": len(self.stored),
+            "rejected": len(self.problems),
+            "ids": self.stored,
+            "problems": self.problems,
+        }
+
+
+class CustomerStore:
+    """Reads and writes the unified customer record."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sealer: Sealer,
+        redact: Redact,
+        default_region: str = "AU",
+    ) -> None:
+        self._sessions = sessions
+        self._sealer = sealer
+        self._redact = redact
+        self._region = default_region
+
+    # Writing ---------------------------------------------------------------
+
+    def upsert_many(self, items: Sequence[Any]) -> UpsertReport:
+        report = UpsertReport()
+        for position, item in enumerate(items):
+            try:
+                record = (
+                    item
+                    if isinstance(item, CustomerIn)
+                    else CustomerIn.model_validate(item)
+                )
+                self.upsert(record)
+            except ValidationError as exc:
+                report.problems.append(
+                    {"position": position, "error": describe_validation_error(exc)}
+                )
+            except (RecordError, ConflictError, IdentityError) as exc:
+                report.problems.append({"position": position, "error": str(exc)})
+            else:
+                report.stored.append(record.id)
+        return report
+
+    def upsert(self, record: CustomerIn) -> None:
+        """Store one customer; all of it or, on any error, none of it."""
+        sealed_ids = [
+            (
+                identifier,
+                normalize_identifier(identifier.kind, identifier.value, self._region),
+            )
+            for identifier in record.identifiers
+        ]
+        own_values = [
+            KnownValue(_ENTITY_OF_KIND[identifier.kind.value], identifier.value)
+            for identifier in record.identifiers
+        ]
+        if record.name:
+            own_values.append(KnownValue("PERSON", record.name))
+        try:
+            with self._sessions.begin() as session:
+                party = session.get(PartyRow, record.id)
+                if party is not None and party.merged_into is not None:
+                    raise ConflictError(
+                        f"customer {record.id} was merged into {party.merged_into}; "
+                        "write to that customer, or undo the merge first"
+                    )
+                party = party or PartyRow(id=record.id)
+                party.kind = record.kind.value
+                party.source_system = record.source_system
+                party.segment = record.segment
+                party.updated_at = datetime.now(UTC)
+                if record.name:
+                    party.name_sealed = self._sealer.seal(record.name)
+                if record.postcode:
+                    party.postcode_sealed = self._sealer.seal(record.postcode)
+                if record.date_of_birth:
+                    party.dob_sealed = self._sealer.seal(
+                        record.date_of_birth.isoformat()
+                    )
+                session.add(party)
+                session.flush()
+                self._write_identifiers(session, record, sealed_ids)
+                self._write_state(session, record, own_values)
+        except IntegrityError as exc:
+            raise RecordError(
+                f"customer {record.id}: conflicts with stored data "
+                f"({type(exc.orig).__name__})"
+            ) from None
+        logger.info(
+            "stored customer %s with %d identifiers, %d cases",
+            record.id,
+            len(record.identifiers),
+            len(record.cases),
+        )
+
+    def _write_identifiers(
+        self,
+        session: Session,
+        record: CustomerIn,
+        normalized: Sequence[tuple[Any, str]],
+    ) -> None:
+        for identifier, value in normalized:
+            index = self._sealer.blind_index(identifier.kind.value, value)
+            source = identifier.source_system or record.source_system
+            existing = session.scalar(
+                select(IdentifierRow).where(
+                    IdentifierRow.party_id == record.id,
+                    IdentifierRow.kind == identifier.kind.value,
+                    IdentifierRow.blind_index == index,
+                    IdentifierRow.source_system == source,
+                )
+            )
+            seen = utc(identifier.seen_at or datetime.now(UTC))
+            if existing is not None:
+                existing.seen_at = max(utc(existing.seen_at), seen)
+                continue
+            session.add(
+                IdentifierRow(
+                    party_id=record.id,
+                    kind=identifier.kind.value,
+                    blind_index=index,
+                    sealed=self._sealer.seal(value),
+                    source_system=source,
+                    seen_at=seen,
+                )
+            )
+
+    def _write_state(
+        self, session: Session, record: CustomerIn, own: Sequence[KnownValue]
+    ) -> None:
+        def clean(text: str | None) -> str | None:
+            return self._redact(text, own) if text else text
+
+        for account in record.accounts:
+            session.merge(
+                AccountRow(
+                    id=account.id,
+                    party_id=record.id,
+                    source_system=record.source_system,
+                    product=account.product,
+                    status=account.status,
+                    opened_at=account.opened_at,
+                )
+            )
+        for case in record.cases:
+            self._check_owner(session, CaseRow, case.id, record.id)
+            session.merge(
+                CaseRow(
+                    id=case.id,
+                    party_id=record.id,
+                    source_system=record.source_system,
+                    status=case.status.value,
+                    intent=case.intent,
+                    subject=clean(case.subject),
+                    next_action=clean(case.next_action),
+                    owning_channel=case.owning_channel,
+                    opened_at=case.opened_at,
+                    updated_at=case.updated_at or case.closed_at or case.opened_at,
+                    closed_at=case.closed_at,
+                )
+            )
+        for appointment in record.appointments:
+            session.merge(
+                AppointmentRow(
+                    id=appointment.id,
+                    party_id=record.id,
+                    case_id=appointment.case_id,
+                    scheduled_for=appointment.scheduled_for,
+                    channel=appointment.channel,
+                    status=appointment.status,
+                    purpose=clean(appointment.purpose),
+                )
+            )
+        for complaint in record.complaints:
+            session.merge(
+                ComplaintRow(
+                    id=complaint.id,
+                    party_id=record.id,
+                    case_id=complaint.case_id,
+                    received_at=complaint.received_at,
+                    status=complaint.status,
+                    category=complaint.category,
+                    severity=complaint.severity.value,
+                )
+            )
+        for consent in record.consents:
+            self.record_consent(
+                session,
+                record.id,
+                consent.purpose.value,
+                consent.status.value,
+                consent.decided_at,
+                consent.source_system or record.source_system,
+                consent.expires_at,
+            )
+        for flag in record.risk_flags:
+            self._check_owner(session, RiskFlagRow, flag.id, record.id)
+            session.merge(
+                RiskFlagRow(
+                    id=flag.id,
+                    party_id=record.id,
+                    kind=flag.kind,
+                    severity=flag.severity.value,
+                    note=clean(flag.note),
+                    raised_at=flag.raised_at,
+                    active=flag.active,
+                )
+            )
+
+    @staticmethod
+    def _check_owner(session: Session, table: Any, item_id: str, party: str) -> None:
+        row = session.get(table, item_id)
+        if row is not None and row.party_id != party:
+            raise ConflictError(
+                f"{table.__tablename__[:-1]} {item_id} belongs to customer "
+                f"{row.party_id}, not {party}"
+            )
+
+    @staticmethod
+    def record_consent(
+        session: Session,
+        party_id: str,
+        purpose: str,
+        status: str,
+        decided_at: datetime,
+        source_system: str,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Add a consent decision unless the same one is stored; True when added."""
+        same = session.scalar(
+            select(ConsentRow).where(
+                ConsentRow.party_id == party_id,
+                ConsentRow.purpose == purpose,
+                ConsentRow.decided_at == decided_at,
+                ConsentRow.status == status,
+            )
+        )
+        if same is not None:
+            return False
+        session.add(
+            ConsentRow(
+                party_id=party_id,
+                purpose=purpose,
+                status=status,
+                decided_at=decided_at,
+                source_system=source_system,
+                expires_at=expires_at,
+            )
+        )
+        return True
+
+    # Reading ---------------------------------------------------------------
+
+    def exists(self, party_id: str) -> bool:
+        with self._sessions() as session:
+            return session.get(PartyRow, party_id) is not None
+
+    def get(self, party_id: str) -> CustomerView:
+        with self._sessions() as session:
+            party = session.get(PartyRow, party_id)
+            if party is None:
+                raise NotFoundError(f"no customer with id {party_id!r}")
+            if party.merged_into is not None:
+                return self.get(party.merged_into)
+            return self._view(session, party)
+
+    def _view(self, session: Session, party: PartyRow) -> CustomerView:
+        now = datetime.now(UTC)
+
+        def rows(table: Any, order: Any) -> list[Any]:
+            return list(
+                session.scalars(
+                    select(table).where(table.party_id == party.id).order_by(order)
+                )
+            )
+
+        identifiers = [
+            IdentifierView(
+                kind=row.kind,
+                masked=mask(row.kind, self._sealer.unseal(row.sealed)),
+                source_system=row.source_system,
+                seen_at=utc(row.seen_at),
+            )
+            for row in rows(IdentifierRow, IdentifierRow.id)
+        ]
+        consents: dict[str, ConsentView] = {}
+        for row in rows(ConsentRow, ConsentRow.decided_at):
+            expires = utc(row.expires_at) if row.expires_at else None
+            consents[row.purpose] = ConsentView(
+                purpose=row.purpose,
+                status=row.status,
+                decided_at=utc(row.decided_at),
+                source_system=row.source_system,
+                expires_at=expires,
+                in_force=row.status == "granted" and (expires is None or expires > now),
+            )
+        merged_from = list(
+            session.scalars(select(PartyRow.id).where(PartyRow.merged_into == party.id))
+        )
+        return CustomerView(
+            id=party.id,
+            kind=party.kind,
+            segment=party.segment,
+            source_system=party.source_system,
+            name_masked=(
+                mask("name", self._sealer.unseal(party.name_sealed))
+                if party.name_sealed
+                else None
+            ),
+            identifiers=identifiers,
+            accounts=[
+                {"id": a.id, "product": a.product, "status": a.status}
+                for a in rows(AccountRow, AccountRow.id)
+            ],
+            cases=[
+                CaseView(
+                    id=c.id,
+                    status=c.status,
+                    intent=c.intent,
+                    subject=c.subject,
+                    next_action=c.next_action,
+                    owning_channel=c.owning_channel,
+                    opened_at=utc(c.opened_at),
+                    updated_at=utc(c.updated_at),
+                    closed_at=utc(c.closed_at) if c.closed_at else None,
+                    source_system=c.source_system,
+                )
+                for c in rows(CaseRow, CaseRow.opened_at)
+            ],
+            appointments=[
+                AppointmentView(
+                    id=a.id,
+                    case_id=a.case_id,
+                    scheduled_for=utc(a.scheduled_for),
+                    channel=a.channel,
+                    status=a.status,
+                    purpose=a.purpose,
+                )
+                for a in rows(AppointmentRow, AppointmentRow.scheduled_for)
+            ],
+            complaints=[
+                ComplaintView(
+                    id=c.id,
+                    case_id=c.case_id,
+                    received_at=utc(c.received_at),
+                    status=c.status,
+                    category=c.category,
+                    severity=c.severity,
+                )
+                for c in rows(ComplaintRow, ComplaintRow.received_at)
+            ],
+            consents=sorted(consents.values(), key=lambda c: c.purpose),
+            risk_flags=[
+                RiskFlagView(
+                    id=f.id,
+                    kind=f.kind,
+                    severity=f.severity,
+                    note=f.note,
+                    raised_at=utc(f.raised_at),
+                )
+                for f in rows(RiskFlagRow, RiskFlagRow.raised_at)
+                if f.active
+            ],
+            interaction_ids=[
+                link.interaction_id
+                for link in rows(InteractionLinkRow, InteractionLinkRow.linked_at)
+            ],
+            merged_from=merged_from,
+        )
+
+    def find(self, kind: PartyIdentifierKind | str, value: str) -> list[str]:
+        """Parties holding an identifier (exact, normalized), merges followed."""
+        kind = PartyIdentifierKind(kind)
+        normalized = normalize_identifier(kind, value, self._region)
+        index = self._sealer.blind_index(kind.value, normalized)
+        with self._sessions() as session:
+            parties = session.scalars(
+                select(IdentifierRow.party_id)
+                .where(IdentifierRow.kind == kind.value)
+                .where(IdentifierRow.blind_index == index)
+                .distinct()
+            )
+            return sorted({self._survivor(session, party) for party in parties})
+
+    @staticmethod
+    def _survivor(session: Session, party_id: str) -> str:
+        seen = {party_id}
+        party = session.get(PartyRow, party_id)
+        while party is not None and party.merged_into is not None:
+            if party.merged_into in seen:
+                break
+            seen.add(party.merged_into)
+            party = session.get(PartyRow, party.merged_into)
+        return party.id if party is not None else party_id
+
+    def profiles(self) -> list[dict[str, Any]]:
+        """Unsealed identity attributes of every live party, for the resolver."""
+        result: dict[str, dict[str, Any]] = {}
+        with self._sessions() as session:
+            for party in session.scalars(
+                select(PartyRow).where(PartyRow.merged_into.is_(None))
+            ):
+                name = (
+                    self._sealer.unseal(party.name_sealed)
+                    if party.name_sealed
+                    else None
+                )
+                result[party.id] = {
+                    "party_id": party.id,
+                    "name": normalize_name(name) if name else None,
+                    "postcode": (
+                        self._sealer.unseal(party.postcode_sealed)
+                        if party.postcode_sealed
+                        else None
+                    ),
+                    "dob": (
+                        self._sealer.unseal(party.dob_sealed)
+                        if party.dob_sealed
+                        else None
+                    ),
+                    "identifiers": {},
+                }
+            for row in session.scalars(select(IdentifierRow)):
+                owner = self._survivor(session, row.party_id)
+                if owner in result:
+                    result[owner]["identifiers"].setdefault(row.kind, []).append(
+                        self._sealer.unseal(row.sealed)
+                    )
+        return list(result.values())
+
+    # Links, merges ---------------------------------------------------------
+
+    def link_interaction(
+        self, interaction_id: str, party_id: str, confidence: float, linked_by: str
+    ) -> None:
+        with self._sessions.begin() as session:
+            if session.get(PartyRow, party_id) is None:
+                raise NotFoundError(f"no customer with id {party_id!r}")
+            session.merge(
+                InteractionLinkRow(
+                    interaction_id=interaction_id,
+                    party_id=self._survivor(session, party_id),
+                    confidence=confidence,
+                    linked_by=linked_by,
+                    linked_at=datetime.now(UTC),
+                )
+            )
+
+    # Rows that follow a party through a merge, with the column that names each.
+    _MOVABLE: tuple[tuple[Any, str], ...] = (
+        (IdentifierRow, "id"),
+        (AccountRow, "id"),
+        (CaseRow, "id"),
+        (AppointmentRow, "id"),
+        (ComplaintRow, "id"),
+        (ConsentRow, "id"),
+        (RiskFlagRow, "id"),
+        (InteractionLinkRow, "interaction_id"),
+    )
+
+    def merge(
+        self,
+        survivor_id: str,
+        merged_id: str,
+        decided_by: str,
+        confidence: float,
+        reason: str | None = None,
+    ) -> int:
+        """Fold one party into another; returns the merge id, which `unmerge` takes."""
+        if survivor_id == merged_id:
+            raise ConflictError(f"cannot merge customer {survivor_id} into itself")
+        with self._sessions.begin() as session:
+            parties = {}
+            for party_id in (survivor_id, merged_id):
+                party = session.get(PartyRow, party_id)
+                if party is None:
+                    raise NotFoundError(f"no customer with id {party_id!r}")
+                if party.merged_into is not None:
+                    raise ConflictError(
+                        f"customer {party_id} is already merged into "
+                        f"{party.merged_into}"
+                    )
+                parties[party_id] = party
+            moved: dict[str, list[Any]] = {}
+            for table, key in self._MOVABLE:
+                rows = list(
+                    session.scalars(select(table).where(table.party_id == merged_id))
+                )
+                for row in rows:
+                    row.party_id = survivor_id
+                moved[table.__tablename__] = [getattr(row, key) for row in rows]
+            parties[merged_id].merged_into = survivor_id
+            merge = MergeRow(
+                survivor_id=survivor_id,
+                merged_id=merged_id,
+                confidence=confidence,
+                decided_by=decided_by,
+                reason=reason,
+                moved=moved,
+            )
+            session.add(merge)
+            session.flush()
+            logger.info("merged customer %s into %s", merged_id, survivor_id)
+            return merge.id
+
+    def unmerge(self, merge_id: int, undone_by: str) -> None:
+        """Undo a merge: everything that moved goes back."""
+        with self._sessions.begin() as session:
+            merge = session.get(MergeRow, merge_id)
+            if merge is None:
+                raise NotFoundError(f"no merge with id {merge_id}")
+            if merge.undone_at is not None:
+                raise ConflictError(f"merge {merge_id} was already undone")
+            merged = session.get(PartyRow, merge.merged_id)
+            survivor = session.get(PartyRow, merge.survivor_id)
+            if survivor is not None and survivor.merged_into is not None:
+                raise ConflictError(
+                    f"customer {merge.survivor_id} was merged again since; "
+                    "undo that merge first"
+                )
+            for table, key in self._MOVABLE:
+                keys = merge.moved.get(table.__tablename__, [])
+                column = getattr(table, key)
+                for row in session.scalars(select(table).where(column.in_(keys))):
+                    row.party_id = merge.merged_id
+            assert merged is not None
+            merged.merged_into = None
+            merge.undone_at = datetime.now(UTC)
+            merge.undone_by = undone_by
+
+    def delete_all_links(self, interaction_id: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(InteractionLinkRow).where(
+                    InteractionLinkRow.interaction_id == interaction_id
+                )
+            )

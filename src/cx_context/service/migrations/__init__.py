@@ -1,0 +1,1 @@
+"""Alembic migrations of the relational store (knowledge, customer record, risk log)."""
