@@ -19,14 +19,19 @@ from cx_context.context.errors import ConflictError, NotFoundError, RecordError
 from cx_context.context.identity.errors import IdentityError
 from cx_context.context.identity.normalize import normalize_identifier, normalize_name
 from cx_context.context.records import (
+    ALLOWED_WITHOUT_DECISION,
     AppointmentView,
+    CaseIn,
     CaseView,
     ComplaintView,
+    ConsentIn,
     ConsentView,
     CustomerIn,
     CustomerView,
+    IdentifierIn,
     IdentifierView,
     PartyIdentifierKind,
+    Purpose,
     RiskFlagView,
 )
 from cx_context.context.store import (
@@ -296,6 +301,48 @@ class CustomerStore:
                 )
             )
 
+    def upsert_state(
+        self,
+        party_id: str,
+        cases: Sequence[CaseIn] = (),
+        consents: Sequence[ConsentIn] = (),
+    ) -> None:
+        """Add or change cases and consents of a stored party, in one transaction."""
+        with self._sessions.begin() as session:
+            party = self._live_party(session, party_id)
+            record = CustomerIn(
+                id=party.id,
+                source_system=party.source_system,
+                cases=list(cases),
+                consents=list(consents),
+            )
+            self._write_state(session, record, self._own_values(session, party))
+
+    def add_identifier(self, party_id: str, identifier: IdentifierIn) -> None:
+        value = normalize_identifier(identifier.kind, identifier.value, self._region)
+        with self._sessions.begin() as session:
+            party = self._live_party(session, party_id)
+            record = CustomerIn(id=party.id, source_system=party.source_system)
+            self._write_identifiers(session, record, [(identifier, value)])
+
+    def _live_party(self, session: Session, party_id: str) -> PartyRow:
+        party = session.get(PartyRow, self._survivor(session, party_id))
+        if party is None:
+            raise NotFoundError(f"no customer with id {party_id!r}")
+        return party
+
+    def _own_values(self, session: Session, party: PartyRow) -> list[KnownValue]:
+        """The party's own values, which its free text must never show."""
+        own = [
+            KnownValue(_ENTITY_OF_KIND[row.kind], self._sealer.unseal(row.sealed))
+            for row in session.scalars(
+                select(IdentifierRow).where(IdentifierRow.party_id == party.id)
+            )
+        ]
+        if party.name_sealed:
+            own.append(KnownValue("PERSON", self._sealer.unseal(party.name_sealed)))
+        return own
+
     @staticmethod
     def _check_owner(session: Session, table: Any, item_id: str, party: str) -> None:
         row = session.get(table, item_id)
@@ -471,6 +518,26 @@ class CustomerStore:
             )
             return sorted({self._survivor(session, party) for party in parties})
 
+    def interaction_allows_ai(self, interaction_id: str) -> bool:
+        """Whether the customer behind an interaction lets AI assistance use it."""
+        with self._sessions() as session:
+            link = session.get(InteractionLinkRow, interaction_id)
+            if link is None:
+                return Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
+            latest = session.scalar(
+                select(ConsentRow)
+                .where(ConsentRow.party_id == self._survivor(session, link.party_id))
+                .where(ConsentRow.purpose == Purpose.AI_ASSISTANCE.value)
+                .order_by(ConsentRow.decided_at.desc())
+                .limit(1)
+            )
+        if latest is None:
+            return Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
+        expires = latest.expires_at
+        return latest.status == "granted" and (
+            expires is None or utc(expires) > datetime.now(UTC)
+        )
+
     @staticmethod
     def _survivor(session: Session, party_id: str) -> str:
         seen = {party_id}
@@ -518,6 +585,35 @@ class CustomerStore:
         return list(result.values())
 
     # Links, merges ---------------------------------------------------------
+
+    def link_by_identifiers(
+        self, interaction_id: str, identifiers: Sequence[tuple[str, str]]
+    ) -> str | None:
+        """Link an interaction to the one party its strong identifiers name.
+
+        Returns the party, or None when they name none or more than one (an
+        ambiguous contact is left for identity resolution, never guessed).
+        """
+        kinds = {kind.value for kind in PartyIdentifierKind}
+        parties: set[str] = set()
+        used = []
+        for kind, value in identifiers:
+            if kind not in kinds:
+                continue
+            try:
+                found = self.find(kind, value)
+            except IdentityError:
+                continue
+            parties.update(found)
+            if found:
+                used.append(kind)
+        if len(parties) != 1:
+            return None
+        party = parties.pop()
+        self.link_interaction(
+            interaction_id, party, 1.0, "identifier:" + ",".join(sorted(set(used)))
+        )
+        return party
 
     def link_interaction(
         self, interaction_id: str, party_id: str, confidence: float, linked_by: str

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.context.answers import AnswerConfig, Answerer
-from cx_context.context.summaries import Summarizer
 from cx_context.context.customers import CustomerStore
+from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
 from cx_context.guardrails.sealing import Sealer

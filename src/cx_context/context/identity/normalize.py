@@ -25,7 +25,23 @@ IDENTIFIER_KINDS = (
 DEFAULT_REGION = "AU"
 EARLIEST_DOB = dt.date(1900, 1, 1)
 
-_TITLES = frozenset("mr mrs ms miss mx dr prof sir dame lady lord rev fr".split())
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "sir",
+        "dame",
+        "lady",
+        "lord",
+        "rev",
+        "fr",
+    ]
+)
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation if c != "'"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
@@ -142,10 +158,7 @@ def normalize_dob(value: str | dt.date, today: dt.date | None = None) -> dt.date
 
     A date after `today` (default: the local date) or before 1900 is refused.
     """
-    if isinstance(value, dt.date):
-        parsed = value
-    else:
-        parsed = _parse_date(value)
+    parsed = value if isinstance(value, dt.date) else _parse_date(value)
     today = today or dt.date.today()
     if parsed > today:
         raise InvalidIdentifierError(
@@ -169,9 +182,9 @@ def _parse_date(value: str) -> dt.date:
             day, month, year = (int(g) for g in numeric.groups())
             return dt.date(year, month, day)
         if wordy := _WORDY_DATE.match(text):
-            month = _MONTHS.get(wordy.group(2))
-            if month is not None:
-                return dt.date(int(wordy.group(3)), month, int(wordy.group(1)))
+            named = _MONTHS.get(wordy.group(2))
+            if named is not None:
+                return dt.date(int(wordy.group(3)), named, int(wordy.group(1)))
     except ValueError:
         pass
     raise InvalidIdentifierError(

@@ -1,0 +1,432 @@
+"""The context assembler: one grounded, consent-filtered bundle for an agent or a bot.
+
+`assemble()` gathers identity, open service state, the cross-channel timeline,
+knowledge passages, similar past interactions, consent and risk facts; admits
+only what the purpose and the customer's consent allow; ranks what is left and
+cuts it to a token budget. Everything left out is counted with its reason, and
+every item says where it came from.
+"""
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from cx_context.context.customers import CustomerStore
+from cx_context.context.errors import InvalidQuestionError, NotFoundError
+from cx_context.context.records import CustomerView, Purpose
+from cx_context.context.timeline import Timeline, build_timeline
+from cx_context.knowledge.catalog import Catalog, StoredInteraction
+from cx_context.knowledge.retrieval import Retriever
+from cx_context.knowledge.vectorstore import Collection, VectorStore
+
+logger = logging.getLogger(__name__)
+
+
+class AssemblyPurpose(StrEnum):
+    """Who the context is for; each purpose admits different kinds of item."""
+
+    AGENT_ASSIST = "agent_assist"
+    BOT_ANSWER = "bot_answer"
+    SUMMARY = "summary"
+
+
+# Kinds of item, in the order they are kept when the budget is short.
+KINDS = (
+    "identity",
+    "risk_flag",
+    "consent",
+    "case",
+    "transcript",
+    "timeline",
+    "passage",
+    "similar_interaction",
+)
+
+ALLOWED: dict[AssemblyPurpose, frozenset[str]] = {
+    AssemblyPurpose.AGENT_ASSIST: frozenset(KINDS),
+    # A bot sees no risk flags and nothing of other customers.
+    AssemblyPurpose.BOT_ANSWER: frozenset(
+        {"identity", "consent", "case", "transcript", "timeline", "passage"}
+    ),
+    AssemblyPurpose.SUMMARY: frozenset(
+        {"identity", "risk_flag", "consent", "case", "transcript", "timeline"}
+    ),
+}
+# Kinds that carry what customers said; AI-assistance consent decides them.
+TRANSCRIPT_KINDS = frozenset({"transcript", "similar_interaction"})
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token, as for English with common LLM tokenizers."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source_system: str
+    record_id: str
+    timestamp: datetime | None = None
+    score: float | None = None
+    chunk_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    kind: str
+    text: str
+    provenance: Provenance
+    rank: float
+    tokens: int
+
+
+@dataclass
+class ContextBundle:
+    """What an agent, bot or summarizer may use, with where each part came from."""
+
+    customer_id: str
+    purpose: AssemblyPurpose
+    query: str | None
+    identity_confidence: float | None
+    token_budget: int
+    items: list[ContextItem] = field(default_factory=list)
+    excluded: Counter[str] = field(default_factory=Counter)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(item.tokens for item in self.items)
+
+    def of_kind(self, kind: str) -> list[ContextItem]:
+        return [item for item in self.items if item.kind == kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "purpose": self.purpose.value,
+            "query": self.query,
+            "identity_confidence": self.identity_confidence,
+            "token_budget": self.token_budget,
+            "tokens": self.tokens,
+            "items": [
+                {**asdict(item), "provenance": asdict(item.provenance)}
+                for item in self.items
+            ],
+            "excluded": dict(sorted(self.excluded.items())),
+            "timings_ms": self.timings_ms,
+        }
+
+    def to_messages(self, instructions: str | None = None) -> list[BaseMessage]:
+        """The bundle as LangChain chat messages: the context, then the question."""
+        lines = [
+            instructions
+            or (
+                "You help a customer-service "
+                + ("bot" if self.purpose == AssemblyPurpose.BOT_ANSWER else "agent")
+                + ". Use only the numbered context below and cite it as [n]. "
+                "If it does not answer the question, say so."
+            ),
+            "",
+            "Context:",
+        ]
+        for number, item in enumerate(self.items, start=1):
+            source = item.provenance
+            lines.append(
+                f"[{number}] ({item.kind}; {source.source_system} {source.record_id}) "
+                f"{item.text}"
+            )
+        messages: list[BaseMessage] = [SystemMessage("\n".join(lines))]
+        if self.query:
+            messages.append(HumanMessage(self.query))
+        return messages
+
+
+class _Collector:
+    """Admits items by purpose and consent, counting what it refuses and why."""
+
+    def __init__(self, bundle: ContextBundle, view: CustomerView) -> None:
+        self._bundle = bundle
+        self._allowed = ALLOWED[bundle.purpose]
+        self._transcripts_ok = view.allows(Purpose.AI_ASSISTANCE)
+        self.items: list[ContextItem] = []
+
+    def admits(self, kind: str) -> bool:
+        return kind in self._allowed and (
+            kind not in TRANSCRIPT_KINDS or self._transcripts_ok
+        )
+
+    def exclude(self, kind: str, reason: str, count: int = 1) -> None:
+        self._bundle.excluded[f"{kind}: {reason}"] += count
+
+    def add(self, kind: str, text: str, provenance: Provenance, rank: float) -> None:
+        if kind not in self._allowed:
+            self.exclude(kind, f"not for purpose {self._bundle.purpose}")
+        elif kind in TRANSCRIPT_KINDS and not self._transcripts_ok:
+            self.exclude(kind, "AI-assistance consent withdrawn")
+        else:
+            self.items.append(
+                ContextItem(kind, text, provenance, rank, estimate_tokens(text))
+            )
+
+
+class ContextAssembler:
+    def __init__(
+        self,
+        customers: CustomerStore,
+        catalog: Catalog,
+        retriever: Retriever,
+        store: VectorStore,
+        redact_question: Callable[[str], str],
+        repeat_window: timedelta = timedelta(days=7),
+        k: int = 5,
+        max_question_chars: int = 2_000,
+    ) -> None:
+        self._customers = customers
+        self._catalog = catalog
+        self._retriever = retriever
+        self._store = store
+        self._redact = redact_question
+        self._repeat_window = repeat_window
+        self._k = k
+        self._max_question_chars = max_question_chars
+
+    def assemble(
+        self,
+        customer_id: str,
+        purpose: AssemblyPurpose | str,
+        question: str | None = None,
+        interaction_id: str | None = None,
+        token_budget: int = 2_000,
+        identity_confidence: float | None = None,
+    ) -> ContextBundle:
+        purpose = AssemblyPurpose(purpose)
+        if token_budget <= 0:
+            raise InvalidQuestionError(f"token_budget must be > 0, got {token_budget}")
+        if question is not None and len(question) > self._max_question_chars:
+            raise InvalidQuestionError(
+                f"question is {len(question)} characters; the limit is "
+                f"{self._max_question_chars}"
+            )
+        bundle = ContextBundle(
+            customer_id, purpose, None, identity_confidence, token_budget
+        )
+        timer = _Timer(bundle.timings_ms)
+        with timer("record"):
+            view = self._customers.get(customer_id)
+            interactions = self._interactions(view)
+        if interaction_id is not None and interaction_id not in view.interaction_ids:
+            raise NotFoundError(
+                f"interaction {interaction_id!r} is not linked to customer "
+                f"{customer_id!r}"
+            )
+        collector = _Collector(bundle, view)
+        with timer("record"):
+            self._record_items(collector, view, identity_confidence)
+            timeline = build_timeline(
+                view.id, interactions, view.open_cases, self._repeat_window
+            )
+            self._timeline_items(collector, timeline, interactions, interaction_id)
+        with timer("query"):
+            query = self._query(question, interaction_id, interactions)
+            bundle.query = query
+        if query:
+            with timer("retrieval"):
+                vector = self._retriever.embed_query(query)
+                if collector.admits("passage"):
+                    for passage in self._retriever.search_vector(vector, self._k):
+                        collector.add(
+                            "passage",
+                            f"{passage.title} › {passage.section}: {passage.body}",
+                            Provenance(
+                                str(passage.metadata.get("source", "knowledge")),
+                                passage.document_id,
+                                score=round(passage.score, 4),
+                                chunk_id=passage.chunk_id,
+                            ),
+                            rank=passage.score,
+                        )
+                self._similar(collector, vector, view)
+        with timer("budget"):
+            self._fit(bundle, collector.items)
+        return bundle
+
+    # Gathering -------------------------------------------------------------
+
+    def _interactions(self, view: CustomerView) -> list[StoredInteraction]:
+        found = []
+        for interaction_id in view.interaction_ids:
+            stored = self._catalog.interaction(interaction_id)
+            if stored is not None:
+                found.append(stored)
+        return found
+
+    @staticmethod
+    def _record_items(
+        collector: _Collector, view: CustomerView, confidence: float | None
+    ) -> None:
+        facts = [f"customer {view.id} ({view.kind})"]
+        if view.segment:
+            facts.append(f"segment {view.segment}")
+        if confidence is not None:
+            facts.append(f"identity match confidence {confidence:.2f}")
+        kinds = sorted({identifier.kind for identifier in view.identifiers})
+        if kinds:
+            facts.append("known by " + ", ".join(kinds))
+        collector.add(
+            "identity", "; ".join(facts), Provenance(view.source_system, view.id), 1.0
+        )
+        for case in view.open_cases:
+            text = f"open case {case.id}: {case.intent or 'no intent'}, {case.status}"
+            if case.subject:
+                text += f"; {case.subject}"
+            if case.next_action:
+                text += f"; next action: {case.next_action}"
+            collector.add(
+                "case",
+                text,
+                Provenance(case.source_system, case.id, case.updated_at),
+                1.0,
+            )
+        for consent in view.consents:
+            collector.add(
+                "consent",
+                f"consent for {consent.purpose}: {consent.status}"
+                + ("" if consent.in_force else " (not in force)"),
+                Provenance(consent.source_system, view.id, consent.decided_at),
+                1.0,
+            )
+        for flag in view.risk_flags:
+            collector.add(
+                "risk_flag",
+                f"risk flag {flag.kind} ({flag.severity})"
+                + (f": {flag.note}" if flag.note else ""),
+                Provenance(view.source_system, flag.id, flag.raised_at),
+                1.0,
+            )
+
+    @staticmethod
+    def _timeline_items(
+        collector: _Collector,
+        timeline: Timeline,
+        interactions: Sequence[StoredInteraction],
+        current: str | None,
+    ) -> None:
+        count = len(timeline.entries)
+        for position, entry in enumerate(reversed(timeline.entries)):
+            text = (
+                f"{entry.channel} contact {entry.interaction_id}"
+                + (f" on {entry.started_at:%Y-%m-%d}" if entry.started_at else "")
+                + (f", intent {entry.intent}" if entry.intent else "")
+                + (f", outcome {entry.outcome}" if entry.outcome else "")
+                + (f", repeat of {entry.repeat_of}" if entry.repeat_of else "")
+            )
+            collector.add(
+                "timeline",
+                text,
+                Provenance(entry.source_system, entry.interaction_id, entry.started_at),
+                rank=1.0 - position / max(count, 1),
+            )
+        for handoff in timeline.handoffs:
+            collector.add(
+                "timeline",
+                f"handoff ({handoff.kind}): {handoff.detail}",
+                Provenance("cx-context", handoff.to_interaction, handoff.at),
+                rank=0.9,
+            )
+        # Transcript turns of the current contact, or else of the latest one.
+        chosen = current or (timeline.entries[-1].interaction_id if count else None)
+        for interaction in interactions:
+            if interaction.id != chosen:
+                continue
+            turns = interaction.turns[-12:]
+            for offset, turn in enumerate(turns):
+                collector.add(
+                    "transcript",
+                    f"{turn.speaker} (turn {turn.number}): {turn.text}",
+                    Provenance(
+                        interaction.source_system,
+                        f"{interaction.id}#turn-{turn.number}",
+                        interaction.started_at,
+                    ),
+                    rank=(offset + 1) / len(turns),
+                )
+
+    def _query(
+        self,
+        question: str | None,
+        interaction_id: str | None,
+        interactions: Sequence[StoredInteraction],
+    ) -> str | None:
+        if question is not None and question.strip():
+            return self._redact(question.strip())
+        if interaction_id is None:
+            return None
+        # Stored turns are already redacted: the customer's last words ask.
+        for interaction in interactions:
+            if interaction.id == interaction_id:
+                said = [t.text for t in interaction.turns if t.speaker == "customer"]
+                return " ".join(said[-3:]) or None
+        return None
+
+    def _similar(self, collector: _Collector, vector: Any, view: CustomerView) -> None:
+        if not collector.admits("similar_interaction"):
+            # Counted once, as a kind of item the bundle could have held.
+            collector.add("similar_interaction", "", Provenance("", ""), 0.0)
+            return
+        own = set(view.interaction_ids)
+        for hit in self._store.query(Collection.INTERACTIONS, vector, 3 + len(own)):
+            record = str(hit.metadata.get("record_id", ""))
+            if record in own:
+                continue
+            if not self._customers.interaction_allows_ai(record):
+                collector.exclude(
+                    "similar_interaction", "its customer withdrew AI-assistance consent"
+                )
+                continue
+            collector.add(
+                "similar_interaction",
+                hit.text,
+                Provenance(
+                    str(hit.metadata.get("source_system", "")),
+                    record,
+                    score=round(hit.score, 4),
+                    chunk_id=hit.chunk_id,
+                ),
+                rank=hit.score,
+            )
+
+    # Budget ----------------------------------------------------------------
+
+    @staticmethod
+    def _fit(bundle: ContextBundle, items: list[ContextItem]) -> None:
+        order = {kind: index for index, kind in enumerate(KINDS)}
+        ranked = sorted(items, key=lambda i: (order[i.kind], -i.rank))
+        used = 0
+        for item in ranked:
+            if used + item.tokens > bundle.token_budget:
+                bundle.excluded[f"{item.kind}: over the token budget"] += 1
+                continue
+            bundle.items.append(item)
+            used += item.tokens
+
+
+class _Timer:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000
+            self._timings[step] = round(self._timings.get(step, 0.0) + elapsed, 2)
