@@ -198,6 +198,13 @@ class ContextAssembler:
         self._k = k
         self._max_question_chars = max_question_chars
 
+    def timeline(self, customer_id: str) -> Timeline:
+        """A customer's contacts across channels, with handoffs and repeats."""
+        view = self._customers.get(customer_id)
+        return build_timeline(
+            view.id, self._interactions(view), view.open_cases, self._repeat_window
+        )
+
     def assemble(
         self,
         customer_id: str,
@@ -369,11 +376,19 @@ class ContextAssembler:
             return self._redact(question.strip())
         if interaction_id is None:
             return None
-        # Stored turns are already redacted: the customer's last words ask.
+        # Stored turns are already redacted. The customer states the need in
+        # their first substantial turns (the last ones are mostly thanks and
+        # goodbyes), and the contact's intent names it.
         for interaction in interactions:
             if interaction.id == interaction_id:
-                said = [t.text for t in interaction.turns if t.speaker == "customer"]
-                return " ".join(said[-3:]) or None
+                said = [
+                    t.text
+                    for t in interaction.turns
+                    if t.speaker == "customer" and len(t.text.split()) >= 4
+                ]
+                intent = (interaction.intent or "").replace("_", " ")
+                parts = [intent.replace("/", ": ")] if intent else []
+                return " ".join(parts + said[:3]) or None
         return None
 
     def _similar(self, collector: _Collector, vector: Any, view: CustomerView) -> None:

@@ -56,6 +56,17 @@ class Catalog:
                 content_hash=row.content_hash,
             )
 
+    def existing_interactions(self, ids: list[str]) -> set[str]:
+        """Which of these interaction ids are stored."""
+        if not ids:
+            return set()
+        with self._sessions() as session:
+            return set(
+                session.scalars(
+                    select(InteractionRow.id).where(InteractionRow.id.in_(ids))
+                )
+            )
+
     def counts(self) -> dict[str, int]:
         with self._sessions() as session:
             return {

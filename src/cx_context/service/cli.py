@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -33,6 +32,13 @@ from cx_context.knowledge.adapters import (
 )
 from cx_context.knowledge.errors import KnowledgeError
 from cx_context.knowledge.ingest import IngestReport
+from cx_context.service.cli_customers import (
+    context_command,
+    customers_app,
+    events_app,
+    vault_app,
+)
+from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 from cx_context.service.logs import configure_logging
 from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
@@ -48,20 +54,10 @@ ingest_app = typer.Typer(
     help="Redact, chunk, embed and store records.", no_args_is_help=True
 )
 app.add_typer(ingest_app, name="ingest")
-
-# Customer-facing text goes through escape(): square brackets in it ("[1]",
-# "[Offer Refund]") are content, not markup. Lines are not wrapped, so output
-# piped to a file keeps one line per item.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object instead of text.")
-]
-
-
-class CliError(Exception):
-    """An error to show the user as one line, with exit code 1."""
+app.add_typer(customers_app, name="customers")
+app.add_typer(events_app, name="events")
+app.add_typer(vault_app, name="vault")
+app.command("context")(context_command)
 
 
 @app.callback()
@@ -98,10 +94,7 @@ def _settings_problem(exc: ValidationError) -> str:
     )
 
 
-def _services(ctx: typer.Context) -> Services:
-    services = ctx.obj
-    assert isinstance(services, Services)
-    return services
+_services = services_of
 
 
 @contextmanager
@@ -120,9 +113,14 @@ def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.advance(task, n)
 
 
-def _print_report(report: IngestReport, as_json: bool) -> None:
+def _print_report(
+    report: IngestReport, as_json: bool, links: dict[str, int] | None = None
+) -> None:
     if as_json:
-        out.print_json(json.dumps(report.to_dict()))
+        body = report.to_dict()
+        if links is not None:
+            body["customer_links"] = links
+        out.print_json(json.dumps(body))
     else:
         table = Table(title=f"Ingested {report.source}", show_header=True)
         for name in report.counts:
@@ -182,7 +180,10 @@ def ingest_interactions(
     items = list(read_interactions(path, fmt))
     with _progress(f"interactions from {path.name}", len(items)) as advance:
         report = services.ingestor.ingest_interactions(items, path.name, advance)
-    _print_report(report, as_json)
+    links = services.link_interactions([p.record for p in items if p.record])
+    if links["linked"] and not as_json:
+        out.print(f"linked to customers: {links['linked']}")
+    _print_report(report, as_json, links)
 
 
 def _parse_filters(values: list[str]) -> dict[str, list[str]]:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
             "(`cx-context vault new-key`); keep it outside the data directory."
         ),
     )
+    vault_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the vault key, read when CX_VAULT_KEY is unset.",
+    )
     default_region: str = Field(
         default="AU",
         pattern=r"^[A-Z]{2}$",
@@ -78,6 +82,20 @@ class Settings(BaseSettings):
                 f"log_level must be one of {', '.join(sorted(allowed))}, got {value!r}"
             )
         return value.upper()
+
+    def vault_key_text(self) -> str | None:
+        """The vault key from CX_VAULT_KEY or else CX_VAULT_KEY_FILE, or None."""
+        if self.vault_key is not None:
+            return self.vault_key.get_secret_value()
+        if self.vault_key_file is None:
+            return None
+        try:
+            return self.vault_key_file.read_text(encoding="ascii").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"CX_VAULT_KEY_FILE is {self.vault_key_file}, which cannot be read: "
+                f"{exc.strerror}"
+            ) from None
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -3,6 +3,7 @@
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.context.answers import AnswerConfig, Answerer
+from cx_context.context.assembler import ContextAssembler
 from cx_context.context.customers import CustomerStore
+from cx_context.context.events import EventApplier
 from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
@@ -21,6 +24,7 @@ from cx_context.knowledge.database import make_engine, make_sessions
 from cx_context.knowledge.embedding import Embedder
 from cx_context.knowledge.ingest import IngestLimits, Ingestor
 from cx_context.knowledge.questions import QuestionLog
+from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.retrieval import Retriever
 from cx_context.knowledge.vectorstore import Collection, VectorStore
 from cx_context.service.migrate import migrate
@@ -151,25 +155,79 @@ class Services:
 
     @cached_property
     def sealer(self) -> Sealer:
-        key = self.settings.vault_key
+        try:
+            key = self.settings.vault_key_text()
+        except ValueError as exc:
+            raise VaultKeyError(str(exc)) from None
         if key is None:
             raise VaultKeyError(
-                "CX_VAULT_KEY is not set: customer identifiers are stored only "
-                "sealed. Make a key with `cx-context vault new-key` and keep it "
-                "outside the data directory"
+                "neither CX_VAULT_KEY nor CX_VAULT_KEY_FILE is set: customer "
+                "identifiers are stored only sealed. Make a key with "
+                "`cx-context vault new-key --out FILE`, keep it outside the data "
+                "directory and set CX_VAULT_KEY_FILE=FILE"
             )
-        return Sealer(key.get_secret_value())
+        return Sealer(key)
 
     @cached_property
     def customers(self) -> CustomerStore:
-        redactor = self.redactor
-
-        def redact(text: str, own: Sequence[KnownValue]) -> str:
-            return redactor.redact(text, CONVERSATION_POLICY, known=own).text
-
         return CustomerStore(
-            self.sessions, self.sealer, redact, self.settings.default_region
+            self.sessions,
+            self.sealer,
+            self.redact_record_text,
+            self.settings.default_region,
         )
+
+    def redact_record_text(self, text: str, own: Sequence[KnownValue] = ()) -> str:
+        """Free text from a source system, redacted as conversations are."""
+        return self.redactor.redact(text, CONVERSATION_POLICY, known=own).text
+
+    @cached_property
+    def events(self) -> EventApplier:
+        return EventApplier(self.sessions, self.customers, self.redact_record_text)
+
+    @cached_property
+    def assembler(self) -> ContextAssembler:
+        return ContextAssembler(
+            self.customers,
+            self.catalog,
+            self.retriever,
+            self.store,
+            self.redact_record_text,
+            repeat_window=timedelta(days=self.settings.repeat_contact_days),
+            k=self.settings.top_k,
+            max_question_chars=self.settings.max_question_chars,
+        )
+
+    @property
+    def has_vault_key(self) -> bool:
+        try:
+            return self.settings.vault_key_text() is not None
+        except ValueError:
+            return False
+
+    def link_interactions(self, records: Sequence[Interaction]) -> dict[str, int]:
+        """Link stored interactions to the customers their identifiers name.
+
+        Only exact matches of strong identifiers (email, phone, account number,
+        username, CRM and external ids) link; a contact naming no customer, or
+        more than one, is left unlinked for identity resolution.
+        """
+        counts = {"linked": 0, "unlinked": 0}
+        if not self.has_vault_key or not records:
+            return counts
+        stored = self.catalog.existing_interactions([r.id for r in records])
+        for record in records:
+            if record.id not in stored:
+                continue
+            pairs = [(i.kind.value, i.value) for i in record.customer_identifiers]
+            linked = self.customers.link_by_identifiers(record.id, pairs)
+            counts["linked" if linked else "unlinked"] += 1
+        logger.info(
+            "linked %d interactions to customers, %d unlinked",
+            counts["linked"],
+            counts["unlinked"],
+        )
+        return counts
 
     def close(self) -> None:
         """Release database connections (the models stay loaded for the process)."""

@@ -107,10 +107,12 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
             f"phone number could not be parsed (default region {region}): "
             f"{mask(value)!r}: {exc._msg}"
         ) from None
-    if not phonenumbers.is_valid_number(number):
+    # Possible, not valid: validity follows each country's allocated ranges,
+    # which change, and a CRM's number is still the customer's number.
+    if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifierError(
-            f"phone number is not a valid number (default region {region}): "
-            f"{mask(value)!r}"
+            f"phone number has the wrong length for its country "
+            f"(default region {region}): {mask(value)!r}"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

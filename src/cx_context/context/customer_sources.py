@@ -1,0 +1,132 @@
+"""Customer records from files: canonical JSONL, and the customers of ABCD dialogues.
+
+Each reader yields one `Parsed` result per record, so a bad record is reported
+with its file and position while the good ones still land.
+"""
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cx_context.context.records import CustomerIn
+from cx_context.knowledge.adapters.base import Parsed, load_json, reject, validate
+from cx_context.knowledge.adapters.jsonl import read_records
+from cx_context.knowledge.errors import SourceError
+
+SOURCE_SYSTEM = "abcd"
+
+
+class CustomerFormat(StrEnum):
+    AUTO = "auto"
+    ABCD = "abcd"
+    JSONL = "jsonl"
+
+
+def read_customers(
+    path: Path, fmt: CustomerFormat | str = CustomerFormat.AUTO
+) -> Iterator[Parsed[CustomerIn]]:
+    """Customer records from `path`; `auto` tells ABCD JSON from JSONL by suffix."""
+    fmt = CustomerFormat(fmt)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    if fmt is CustomerFormat.AUTO:
+        fmt = CustomerFormat.JSONL if path.suffix == ".jsonl" else CustomerFormat.ABCD
+    if fmt is CustomerFormat.JSONL:
+        return read_records(path, CustomerIn)
+    return read_abcd_customers(path)
+
+
+def abcd_customer_id(personal: Mapping[str, Any]) -> str | None:
+    """A stable id for an ABCD scenario's customer, from their strongest identifier.
+
+    Two scenarios can share a name and be different people (ABCD has two
+    "crystal minh" with different emails), so the name alone never makes the id.
+    """
+    for field in ("username", "account_id", "email", "phone"):
+        value = str(personal.get(field) or "").strip()
+        if value:
+            compact = "".join(c for c in value.casefold() if c.isalnum())
+            return f"abcd-customer-{compact}"
+    return None
+
+
+def read_abcd_customers(path: Path) -> Iterator[Parsed[CustomerIn]]:
+    """One customer per ABCD dialogue scenario, with an open case for its intent.
+
+    ABCD records no contact times; the case is dated at the scenario's purchase
+    date, the only date the data gives, or at the start of 2020 without one.
+    """
+    data = load_json(path)
+    if not isinstance(data, list):
+        raise SourceError(f"{path}: expected a JSON list of ABCD dialogues")
+    for position, dialogue in enumerate(data, start=1):
+        scenario = dialogue.get("scenario") if isinstance(dialogue, Mapping) else None
+        if not isinstance(scenario, Mapping):
+            yield reject(path.name, position, "scenario: missing or not an object")
+            continue
+        personal = scenario.get("personal") or {}
+        order = scenario.get("order") or {}
+        party_id = abcd_customer_id(personal)
+        if party_id is None:
+            message = "scenario.personal: no username, account id, email or phone"
+            yield reject(path.name, position, message)
+            continue
+        yield validate(
+            CustomerIn,
+            _customer(party_id, dialogue, scenario, personal, order),
+            path.name,
+            position,
+        )
+
+
+def _customer(
+    party_id: str,
+    dialogue: Mapping[str, Any],
+    scenario: Mapping[str, Any],
+    personal: Mapping[str, Any],
+    order: Mapping[str, Any],
+) -> dict[str, Any]:
+    identifiers = [
+        {"kind": kind, "value": str(personal[field])}
+        for field, kind in (
+            ("email", "email"),
+            ("phone", "phone"),
+            ("username", "username"),
+            ("account_id", "account_number"),
+        )
+        if str(personal.get(field) or "").strip()
+    ]
+    opened = _date(order.get("purchase_date"))
+    flow = str(scenario.get("flow") or "").strip()
+    subflow = str(scenario.get("subflow") or "").strip()
+    intent = f"{flow}/{subflow}".strip("/") or None
+    record: dict[str, Any] = {
+        "id": party_id,
+        "source_system": SOURCE_SYSTEM,
+        "name": str(personal.get("customer_name") or "").strip() or None,
+        "postcode": str(order.get("zip_code") or "").strip() or None,
+        "segment": str(personal.get("member_level") or "").strip() or None,
+        "identifiers": identifiers,
+        "cases": [],
+    }
+    if intent:
+        record["cases"].append(
+            {
+                "id": f"abcd-case-{dialogue.get('convo_id')}",
+                "status": "open",
+                "intent": intent,
+                "subject": " ".join(intent.replace("_", " ").split("/")),
+                "owning_channel": "chat",
+                "opened_at": opened.isoformat(),
+            }
+        )
+    return record
+
+
+def _date(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError:
+        return datetime(2020, 1, 1, tzinfo=UTC)
