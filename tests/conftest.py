@@ -125,3 +125,68 @@ def sample_services(tmp_path_factory, redactor, embedder) -> Iterator[Services]:
     assert report.ok, report.to_dict()
     yield svc
     svc.close()
+
+
+WITHDRAWN = "abcd-customer-aphoenix939"  # withdrew AI-assistance consent
+FLAGGED = "abcd-customer-cminh730"  # carries a high-severity risk flag
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def customer_services(request, tmp_path_factory, redactor, embedder):  # type: ignore[no-untyped-def]
+    """The ABCD manual, dialogues and their customers, on each database engine.
+
+    One customer has withdrawn AI-assistance consent and another carries a
+    risk flag; tests only read this store.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from cx_context.context.customer_sources import read_customers
+    from cx_context.context.records import ConsentIn, RiskFlagIn
+    from cx_context.knowledge.adapters import read_interactions, read_knowledge
+
+    folder = tmp_path_factory.mktemp(f"customers-{request.param}")
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{folder / 'records.sqlite3'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
+    svc = make_services(folder / "data", database_url=url)
+    svc.ingestor.ingest_documents(read_knowledge(GUIDELINES), GUIDELINES.name)
+    customers = [p.record for p in read_customers(DIALOGUES) if p.record]
+    assert not svc.customers.upsert_many(customers).problems
+    interactions = list(read_interactions(DIALOGUES))
+    svc.ingestor.ingest_interactions(interactions, DIALOGUES.name)
+    svc.link_interactions([p.record for p in interactions if p.record])
+    now = datetime.now(UTC)
+    svc.customers.upsert_state(
+        WITHDRAWN,
+        consents=[
+            ConsentIn(
+                purpose="ai_assistance",
+                status="withdrawn",
+                decided_at=now - timedelta(days=1),
+            )
+        ],
+    )
+    view = svc.customers.get(FLAGGED)
+    flagged = customers[[c.id for c in customers].index(FLAGGED)]
+    svc.customers.upsert(
+        flagged.model_copy(
+            update={
+                "risk_flags": [
+                    RiskFlagIn(
+                        id="flag-vulnerable-1",
+                        kind="vulnerable_customer",
+                        severity="high",
+                        note="recently bereaved; offer a callback",
+                        raised_at=now - timedelta(days=3),
+                    )
+                ]
+            }
+        )
+    )
+    assert view.interaction_ids
+    yield svc
+    svc.close()
+    for _ in urls:  # drops the PostgreSQL database
+        pass

@@ -14,12 +14,20 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cx_context import __version__
-from cx_context.context.errors import InvalidQuestionError, NotFoundError
+from cx_context.context.errors import (
+    ConflictError,
+    ContextError,
+    InvalidQuestionError,
+    NotFoundError,
+)
 from cx_context.guardrails import RedactionError
+from cx_context.guardrails.errors import VaultKeyError
 from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
 from cx_context.knowledge.ingest import IngestReport
 from cx_context.knowledge.records import Interaction, KnowledgeDocument
+from cx_context.service.problems import problem
+from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -33,23 +41,7 @@ from cx_context.service.wiring import Services
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def problem(
-    request: Request, status: int, title: str, detail: str, **extra: Any
-) -> JSONResponse:
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        "request_id": getattr(request.state, "request_id", None),
-        **extra,
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -129,6 +121,28 @@ def create_app(services: Services) -> FastAPI:
             "Invalid question",
             str(exc),
             errors=[{"field": "question", "message": str(exc)}],
+        )
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
+        return problem(request, 409, "Conflict", str(exc))
+
+    @app.exception_handler(ContextError)
+    async def bad_record(request: Request, exc: ContextError) -> JSONResponse:
+        # Record, identifier and claim errors: the message names field and rule.
+        return problem(
+            request, 422, "Invalid record", str(exc), errors=[{"message": str(exc)}]
+        )
+
+    @app.exception_handler(VaultKeyError)
+    async def no_vault(request: Request, exc: VaultKeyError) -> JSONResponse:
+        logger.error("vault key problem: %s", exc)
+        return problem(
+            request,
+            503,
+            "Customer record unavailable",
+            "the service has no usable vault key (CX_VAULT_KEY or CX_VAULT_KEY_FILE); "
+            "see the service log",
         )
 
     @app.exception_handler(RedactionError)
@@ -250,6 +264,8 @@ def create_app(services: Services) -> FastAPI:
     )
     def get_summary(interaction_id: str, services: ServicesDep) -> dict[str, Any]:
         return services.summarizer.summarize(interaction_id).to_dict()
+
+    app.include_router(customers_router)
 
     @app.get(
         "/healthz",

@@ -1,0 +1,245 @@
+"""HTTP routes of the unified customer record: customers, timeline, context, events."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.records import CustomerIn, CustomerView
+from cx_context.knowledge.adapters.base import Parsed, validate
+from cx_context.service.problems import problem
+from cx_context.service.wiring import Services
+
+router = APIRouter()
+
+
+def get_services(request: Request) -> Services:
+    services = request.app.state.services
+    assert isinstance(services, Services)
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class CustomerBatch(BaseModel):
+    """Customers, each checked and stored on its own: one bad record stops none."""
+
+    customers: list[dict[str, Any]] = Field(
+        min_length=1, description="Customer records (see the README for the fields)."
+    )
+
+
+class CustomerProblem(BaseModel):
+    position: int = Field(description="1-based position of the record in the batch.")
+    id: str | None
+    error: str
+
+
+class CustomerUpsertResponse(BaseModel):
+    stored: list[str]
+    rejected: list[CustomerProblem]
+
+
+class ContextRequest(BaseModel):
+    customer_id: str = Field(min_length=1)
+    purpose: AssemblyPurpose = AssemblyPurpose.AGENT_ASSIST
+    question: str | None = Field(default=None, description="Retrieve knowledge for.")
+    interaction_id: str | None = Field(
+        default=None, description="The current contact; its turns ask if no question."
+    )
+    token_budget: int = Field(default=2000, gt=0, le=200_000)
+
+
+class MergeRequest(BaseModel):
+    survivor_id: str = Field(min_length=1)
+    merged_id: str = Field(min_length=1)
+    decided_by: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=2000)
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class UndoRequest(BaseModel):
+    undone_by: str = Field(min_length=1, max_length=200)
+
+
+def _batch_status(total: int, rejected: int) -> int:
+    # 207: some records landed and some did not; each result says which.
+    if rejected == 0:
+        return 200
+    return 422 if rejected == total else 207
+
+
+@router.post(
+    "/v1/customers",
+    response_model=CustomerUpsertResponse,
+    responses={207: {"description": "Some customers were rejected."}},
+    summary="Add or update customers: parties, accounts, identifiers, state",
+)
+def post_customers(
+    request: Request, batch: CustomerBatch, services: ServicesDep
+) -> Response:
+    limit = services.settings.max_batch_records
+    if len(batch.customers) > limit:
+        return problem(
+            request,
+            413,
+            "Batch too large",
+            f"the batch has {len(batch.customers)} records, the limit is {limit}",
+        )
+    parsed: list[Parsed[CustomerIn]] = [
+        validate(CustomerIn, item, "request", position)
+        for position, item in enumerate(batch.customers, start=1)
+    ]
+    valid = [p for p in parsed if p.record is not None]
+    report = services.customers.upsert_many([p.record for p in valid])
+    rejected = [
+        CustomerProblem(
+            position=p.position, id=p.problem.record_id, error=p.problem.message
+        )
+        for p in parsed
+        if p.problem is not None
+    ] + [
+        CustomerProblem(
+            position=valid[q["position"]].position,
+            id=valid[q["position"]].record.id,
+            error=q["error"],
+        )
+        for q in report.problems
+    ]
+    rejected.sort(key=lambda r: r.position)
+    body = CustomerUpsertResponse(stored=report.stored, rejected=rejected)
+    status = _batch_status(len(parsed), len(rejected))
+    if status == 422:
+        errors = [
+            {"field": f"customers.{r.position - 1}", "message": r.error}
+            for r in rejected
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(
+            request,
+            422,
+            "No customer was accepted",
+            detail,
+            errors=errors,
+            **body.model_dump(),
+        )
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+@router.get(
+    "/v1/customers/{customer_id}",
+    response_model=CustomerView,
+    summary="A customer's record, identifiers masked",
+)
+def get_customer(customer_id: str, services: ServicesDep) -> CustomerView:
+    return services.customers.get(customer_id)
+
+
+@router.get(
+    "/v1/customers/{customer_id}/timeline",
+    summary="Contacts across channels in time order, handoffs, repeats, open cases",
+)
+def get_timeline(customer_id: str, services: ServicesDep) -> dict[str, Any]:
+    return services.assembler.timeline(customer_id).as_dict()
+
+
+@router.post(
+    "/v1/context",
+    summary="Assemble grounded, consent-filtered context for an agent or a bot",
+)
+def post_context(body: ContextRequest, services: ServicesDep) -> dict[str, Any]:
+    bundle = services.assembler.assemble(
+        body.customer_id,
+        body.purpose,
+        body.question,
+        body.interaction_id,
+        body.token_budget,
+    )
+    return bundle.as_dict()
+
+
+@router.post("/v1/merges", summary="Record that two customers are one")
+def post_merge(body: MergeRequest, services: ServicesDep) -> dict[str, Any]:
+    merge_id = services.customers.merge(
+        body.survivor_id, body.merged_id, body.decided_by, body.confidence, body.reason
+    )
+    return {"merge_id": merge_id, "survivor_id": body.survivor_id}
+
+
+@router.post("/v1/merges/{merge_id}/undo", summary="Undo a merge")
+def undo_merge(
+    merge_id: int, body: UndoRequest, services: ServicesDep
+) -> dict[str, Any]:
+    services.customers.unmerge(merge_id, body.undone_by)
+    return {"merge_id": merge_id, "undone": True}
+
+
+@router.post(
+    "/v1/events",
+    summary="Apply CloudEvents (one, or a batch as a JSON array), once each by id",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                media: {"schema": {"type": ["object", "array"]}}
+                for media in (
+                    "application/cloudevents+json",
+                    "application/cloudevents-batch+json",
+                    "application/json",
+                )
+            },
+            "required": True,
+        }
+    },
+)
+async def post_events(request: Request, services: ServicesDep) -> Response:
+    try:
+        raw = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        message = f"the body is not JSON: {exc}"
+        return problem(
+            request,
+            422,
+            "Invalid request",
+            message,
+            errors=[{"field": "body", "message": message}],
+        )
+    events = raw if isinstance(raw, list) else [raw]
+    limit = services.settings.max_batch_records
+    if len(events) > limit:
+        return problem(
+            request,
+            413,
+            "Batch too large",
+            f"the batch has {len(events)} events, the limit is {limit}",
+        )
+    outcomes = services.events.apply_many(events)
+    rows = [
+        {
+            "position": o.position + 1,
+            "id": o.id,
+            "status": o.status,
+            "reason": o.reason,
+            "lag_seconds": o.lag_seconds,
+        }
+        for o in outcomes
+    ]
+    counts = {
+        status: sum(1 for o in outcomes if o.status == status)
+        for status in ("applied", "duplicate", "rejected")
+    }
+    body = {"counts": counts, "events": rows}
+    status = _batch_status(len(events), counts["rejected"])
+    if status == 422:
+        errors = [
+            {"field": f"events.{o.position}", "message": o.reason or "rejected"}
+            for o in outcomes
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(
+            request, 422, "No event was applied", detail, errors=errors, **body
+        )
+    return JSONResponse(body, status_code=status)

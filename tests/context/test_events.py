@@ -1,0 +1,163 @@
+"""CloudEvents applied to the customer record: once each, or rejected with a reason."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cx_context.context.records import Purpose
+from cx_context.context.store import EventRow
+
+NOW = datetime.now(UTC)
+
+
+def _event(
+    event_id: str, kind: str, data: object, **extra: object
+) -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "crm",
+        "type": kind,
+        "time": (NOW - timedelta(minutes=5)).isoformat(),
+        "data": data,
+        **extra,
+    }
+
+
+@pytest.fixture
+def store(record_services):  # type: ignore[no-untyped-def]
+    report = record_services.customers.upsert_many(
+        [
+            {
+                "id": "crm-7",
+                "source_system": "crm",
+                "name": "Dana Whitfield",
+                "identifiers": [{"kind": "email", "value": "dana@example.com"}],
+            }
+        ]
+    )
+    assert not report.problems
+    return record_services
+
+
+def _case(status: str = "open", **extra: object) -> dict[str, object]:
+    return {
+        "id": "case-7",
+        "status": status,
+        "intent": "refund",
+        "opened_at": (NOW - timedelta(days=1)).isoformat(),
+        **extra,
+    }
+
+
+def test_events_apply_once_and_a_repeated_id_changes_nothing(store):
+    events = store.events
+    opened = _event("e-1", "cx.case.opened", {"party_id": "crm-7", "case": _case()})
+
+    first = events.apply(opened)
+    again = events.apply(opened)
+
+    assert first.status == "applied"
+    assert 250 < (first.lag_seconds or 0) < 400  # five minutes late
+    assert (again.status, again.reason) == ("duplicate", "already received")
+    assert [c.id for c in store.customers.get("crm-7").open_cases] == ["case-7"]
+
+
+def test_a_case_update_and_a_consent_change_reach_the_record(store):
+    outcomes = store.events.apply_many(
+        [
+            _event("e-1", "cx.case.opened", {"party_id": "crm-7", "case": _case()}),
+            _event(
+                "e-2",
+                "cx.case.updated",
+                {
+                    "party_id": "crm-7",
+                    "case": _case(
+                        "resolved", closed_at=(NOW - timedelta(hours=1)).isoformat()
+                    ),
+                },
+            ),
+            _event(
+                "e-3",
+                "cx.consent.changed",
+                {
+                    "party_id": "crm-7",
+                    "consent": {
+                        "purpose": "ai_assistance",
+                        "status": "withdrawn",
+                        "decided_at": (NOW - timedelta(minutes=10)).isoformat(),
+                    },
+                },
+            ),
+        ]
+    )
+
+    assert [o.status for o in outcomes] == ["applied"] * 3
+    view = store.customers.get("crm-7")
+    assert view.open_cases == []
+    assert not view.allows(Purpose.AI_ASSISTANCE)
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (
+            _event("bad-1", "cx.case.opened", {"party_id": "ghost", "case": _case()}),
+            "unknown party 'ghost'",
+        ),
+        (
+            _event("bad-2", "cx.case.updated", {"party_id": "crm-7", "case": _case()}),
+            "case 'case-7' does not exist",
+        ),
+        (
+            _event("bad-3", "cx.case.opened", {"party_id": "crm-7"}),
+            "data: ",
+        ),
+        (
+            _event("bad-4", "cx.unknown", {"party_id": "crm-7"}),
+            "unknown event type 'cx.unknown'",
+        ),
+        (
+            _event(
+                "bad-5",
+                "cx.case.opened",
+                {"party_id": "crm-7", "case": _case()},
+                time=(NOW + timedelta(days=1)).isoformat(),
+            ),
+            "event time is in the future",
+        ),
+        (
+            _event(
+                "bad-6",
+                "cx.identifier.seen",
+                {"party_id": "crm-7", "identifier": {"kind": "phone", "value": "12"}},
+            ),
+            "phone number",
+        ),
+        (
+            {"id": "bad-7", "type": "cx.case.opened", "data": {}},
+            "missing required attribute(s): source, time",
+        ),
+    ],
+)
+def test_a_bad_event_is_recorded_as_rejected_with_its_reason(store, event, reason):
+    outcome = store.events.apply(event)
+
+    assert outcome.status == "rejected"
+    assert reason in (outcome.reason or "")
+    assert store.customers.get("crm-7").open_cases == []
+    with store.sessions() as session:
+        row = session.get(EventRow, event["id"])
+    if "missing" not in reason:  # an event without its attributes cannot be kept
+        assert row is not None and row.status == "rejected"
+
+
+def test_the_lag_of_every_event_is_kept_for_the_data_latency_measure(store):
+    store.events.apply(
+        _event("e-9", "cx.case.opened", {"party_id": "crm-7", "case": _case()})
+    )
+    with store.sessions() as session:
+        rows = list(session.scalars(select(EventRow)))
+    assert [(r.id, r.status) for r in rows] == [("e-9", "applied")]
+    assert rows[0].lag_seconds is not None and rows[0].lag_seconds > 0
