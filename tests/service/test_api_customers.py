@@ -1,0 +1,179 @@
+"""The customer-record routes of the HTTP API, over real stores and models."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import FLAGGED, WITHDRAWN
+from cx_context.service.app import create_app
+
+PROBLEM = "application/problem+json"
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def client(record_services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(record_services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def sample_client(customer_services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(customer_services)) as test_client:
+        yield test_client
+
+
+def _customer(party_id: str, **extra: object) -> dict[str, object]:
+    return {
+        "id": party_id,
+        "source_system": "crm",
+        "name": "Dana Whitfield",
+        "identifiers": [{"kind": "email", "value": f"{party_id}@example.com"}],
+        **extra,
+    }
+
+
+def test_a_mixed_customer_batch_stores_the_good_and_names_the_bad(client):
+    response = client.post(
+        "/v1/customers",
+        json={
+            "customers": [
+                _customer("crm-1"),
+                _customer("crm-2", identifiers=[{"kind": "fax", "value": "1"}]),
+                _customer("crm-3", identifiers=[{"kind": "phone", "value": "12"}]),
+                _customer("crm-4", date_of_birth="2999-01-01"),
+            ]
+        },
+    )
+
+    assert response.status_code == 207
+    body = response.json()
+    assert body["stored"] == ["crm-1"]
+    problems = {p["position"]: p["error"] for p in body["rejected"]}
+    assert set(problems) == {2, 3, 4}
+    assert "identifiers.0.kind" in problems[2]
+    assert "phone number" in problems[3] and "12" not in problems[3].split(":")[-1]
+    assert "date_of_birth is in the future" in problems[4]
+    assert client.get("/v1/customers/crm-2").status_code == 404
+
+
+def test_a_stored_customer_reads_back_masked(client):
+    client.post("/v1/customers", json={"customers": [_customer("crm-1")]})
+
+    body = client.get("/v1/customers/crm-1").json()
+
+    assert body["name_masked"] == "D. W."
+    assert body["identifiers"][0]["masked"] == "c***@example.com"
+    assert "Whitfield" not in str(body)
+
+
+def test_events_apply_singly_and_in_batches_and_duplicates_change_nothing(client):
+    client.post("/v1/customers", json={"customers": [_customer("crm-1")]})
+    event = {
+        "specversion": "1.0",
+        "id": "ev-1",
+        "source": "crm",
+        "type": "cx.case.opened",
+        "time": (NOW - timedelta(seconds=30)).isoformat(),
+        "data": {
+            "party_id": "crm-1",
+            "case": {
+                "id": "case-1",
+                "status": "open",
+                "intent": "refund",
+                "opened_at": (NOW - timedelta(hours=1)).isoformat(),
+            },
+        },
+    }
+
+    single = client.post(
+        "/v1/events",
+        content=json.dumps(event),
+        headers={"content-type": "application/cloudevents+json"},
+    )
+    batch = client.post(
+        "/v1/events", json=[event, {**event, "id": "ev-2", "data": {"party_id": "x"}}]
+    )
+
+    assert single.status_code == 200
+    assert single.json()["counts"] == {"applied": 1, "duplicate": 0, "rejected": 0}
+    assert batch.status_code == 207
+    assert [e["status"] for e in batch.json()["events"]] == ["duplicate", "rejected"]
+    assert batch.json()["events"][1]["reason"] == "unknown party 'x'"
+    timeline = client.get("/v1/customers/crm-1/timeline").json()
+    assert [c["id"] for c in timeline["open_cases"]] == ["case-1"]
+
+
+def test_events_that_all_fail_or_are_not_json_are_422_problems(client):
+    bad = client.post("/v1/events", json={"id": "e", "type": "t"})
+    not_json = client.post("/v1/events", content=b"{oops")
+
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    assert "missing required attribute(s): source, time" in bad.json()["detail"]
+    assert not_json.status_code == 422
+    assert not_json.json()["errors"][0]["field"] == "body"
+
+
+def test_context_for_an_agent_and_for_a_bot(sample_client):
+    agent = sample_client.post(
+        "/v1/context",
+        json={"customer_id": FLAGGED, "interaction_id": "abcd-3592"},
+    ).json()
+    bot = sample_client.post(
+        "/v1/context",
+        json={
+            "customer_id": FLAGGED,
+            "purpose": "bot_answer",
+            "question": "can I return these jeans?",
+        },
+    ).json()
+
+    assert {i["kind"] for i in agent["items"]} >= {"risk_flag", "passage", "case"}
+    assert all(i["kind"] != "risk_flag" for i in bot["items"])
+    assert bot["excluded"]["risk_flag: not for purpose bot_answer"] == 1
+    for item in agent["items"]:
+        assert item["provenance"]["source_system"]
+        assert item["provenance"]["record_id"]
+
+
+def test_context_respects_withdrawn_consent_and_reports_bad_requests(sample_client):
+    withdrawn = sample_client.post(
+        "/v1/context", json={"customer_id": WITHDRAWN, "question": "refund status"}
+    )
+    missing = sample_client.post("/v1/context", json={"customer_id": "nobody"})
+    bad_purpose = sample_client.post(
+        "/v1/context", json={"customer_id": FLAGGED, "purpose": "marketing"}
+    )
+
+    assert withdrawn.status_code == 200
+    assert all(i["kind"] != "transcript" for i in withdrawn.json()["items"])
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert bad_purpose.status_code == 422
+    assert bad_purpose.json()["errors"][0]["field"] == "purpose"
+
+
+def test_merges_can_be_undone_and_conflicting_ones_are_409(client):
+    client.post(
+        "/v1/customers", json={"customers": [_customer("crm-1"), _customer("crm-2")]}
+    )
+
+    merged = client.post(
+        "/v1/merges",
+        json={"survivor_id": "crm-1", "merged_id": "crm-2", "decided_by": "agent-7"},
+    )
+    again = client.post(
+        "/v1/merges",
+        json={"survivor_id": "crm-1", "merged_id": "crm-2", "decided_by": "agent-7"},
+    )
+    assert merged.status_code == 200
+    assert again.status_code == 409
+    assert client.get("/v1/customers/crm-2").json()["id"] == "crm-1"
+
+    undo = client.post(
+        f"/v1/merges/{merged.json()['merge_id']}/undo", json={"undone_by": "lead-1"}
+    )
+    assert undo.status_code == 200
+    assert client.get("/v1/customers/crm-2").json()["id"] == "crm-2"
