@@ -22,17 +22,30 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: install
+# The demo's vault key seals customer identifiers at rest. It lives beside the
+# data directory, not in it, and is made once; real deployments keep theirs in
+# a secret store and point CX_VAULT_KEY_FILE (or CX_VAULT_KEY) at it.
+VAULT_KEY_FILE ?= .cx-vault-key
+demo serve: export CX_VAULT_KEY_FILE = $(abspath $(VAULT_KEY_FILE))
+
+$(VAULT_KEY_FILE): | $(STAMP)
+	$(CX) vault new-key --out $(VAULT_KEY_FILE)
+
+demo: install $(VAULT_KEY_FILE)
 	@echo "== 1. Ingest the ABCD policy manual (55 procedures), redacted, chunked and embedded"
 	$(CX) ingest knowledge samples/abcd/guidelines.json
-	@echo "== 2. Ingest five real ABCD customer chats; names, emails, phones, ids and addresses are redacted first"
+	@echo "== 2. Import the customers of five ABCD chats, identifiers sealed, an open case each"
+	$(CX) customers import samples/abcd/dialogues.json --format abcd
+	@echo "== 3. Ingest their chats; names, emails, phones, ids and addresses are redacted first"
 	$(CX) ingest interactions samples/abcd/dialogues.json --format abcd
-	@echo "== 3. A real customer question (ABCD chat 9489), answered from the manual with citations"
+	@echo "== 4. A real customer question (ABCD chat 9489), answered from the manual with citations"
 	$(CX) ask "just wanted to check on the status of a refund"
-	@echo "== 4. An off-topic question: the answer is an abstention, not a guess"
+	@echo "== 5. An off-topic question: the answer is an abstention, not a guess"
 	$(CX) ask "what will the weather be like in Paris tomorrow?"
-	@echo "== 5. A redacted summary of a real conversation; every line cites its turn"
+	@echo "== 6. A redacted summary of a real conversation; every line cites its turn"
 	$(CX) summarize abcd-3592
+	@echo "== 7. The context an agent gets for that chat: record, open case, transcript, policy, each with its source"
+	$(CX) context abcd-customer-cminh730 --interaction abcd-3592 --budget 900
 
 test: install
 	$(BIN)/pytest
@@ -54,4 +67,4 @@ bench: install
 	$(CX) eval ingest
 
 clean:
-	rm -rf $(VENV) cx-data .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) cx-data $(VAULT_KEY_FILE) .pytest_cache .mypy_cache .ruff_cache test-artifacts
