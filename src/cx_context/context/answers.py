@@ -16,6 +16,16 @@ import numpy as np
 from cx_context.context.errors import InvalidQuestionError
 from cx_context.context.text import sentences, word_count
 from cx_context.guardrails import CONVERSATION_POLICY, PiiRedactor
+from cx_context.guardrails.decisions import Decision
+from cx_context.guardrails.injection import InjectionScreen
+from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
+from cx_context.guardrails.risk_events import (
+    ANSWER_ACTOR,
+    output_findings,
+    refused_question,
+)
+from cx_context.guardrails.risklog import RiskLog
+from cx_context.guardrails.riskrecords import Actor, RiskEvent, Versions
 from cx_context.knowledge.embedding import Embedder
 from cx_context.knowledge.questions import QuestionLog, QuestionOutcome
 from cx_context.knowledge.retrieval import FilterValue, Passage, Retriever
@@ -25,6 +35,13 @@ logger = logging.getLogger(__name__)
 ABSTENTION_TEXT = (
     "No grounded answer: our content does not cover this question well enough."
 )
+REFUSAL_TEXT = (
+    "This question cannot be answered: it reads as an attempt to change how "
+    "the assistant works rather than a question about our service."
+)
+# The offline composer has no model and no prompt; the risk log says so.
+_VERSIONS_MODEL = "extractive"
+_VERSIONS_TEMPLATE = "extractive-answer/1"
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     reason: str | None = None
+    # A flagged question is refused: not answered, not logged as a question
+    # (question_id 0), and written to the risk log instead.
+    refused: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +82,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "refused": self.refused,
             "reason": self.reason,
             "best_score": None
             if self.best_score is None
@@ -107,18 +128,27 @@ class Answerer:
         redactor: PiiRedactor,
         questions: QuestionLog,
         config: AnswerConfig | None = None,
+        screen: InjectionScreen | None = None,
+        checker: OutputChecker | None = None,
+        risk_log: RiskLog | None = None,
     ) -> None:
         self._retriever = retriever
         self._embedder = embedder
         self._redactor = redactor
         self._questions = questions
         self.config = config or AnswerConfig()
+        self._screen = screen
+        self._checker = checker
+        self._risk_log = risk_log
 
     def answer(
         self,
         question: str,
         filters: Mapping[str, FilterValue] | None = None,
         k: int | None = None,
+        *,
+        request_id: str | None = None,
+        actor: Actor = ANSWER_ACTOR,
     ) -> Answer:
         question = question.strip()
         if not question:
@@ -131,6 +161,37 @@ class Answerer:
         # The question is redacted before it is embedded, stored or logged.
         redaction = self._redactor.redact(question, CONVERSATION_POLICY)
         asked = redaction.text
+        if self._screen is not None:
+            # The screen reads the question as typed, in memory; only the
+            # hash of its redacted form reaches the risk log.
+            screened = self._screen.screen(question)
+            if screened.flagged:
+                self._log(
+                    refused_question(
+                        screened,
+                        asked,
+                        redaction.entity_counts,
+                        self._versions(),
+                        actor,
+                        request_id,
+                    )
+                )
+                logger.info("question refused by the injection screen")
+                reason = (
+                    f"flagged by the prompt-injection screen "
+                    f"({', '.join(screened.fired)}; score {screened.score:.2f}, "
+                    f"threshold {screened.threshold:.2f})"
+                )
+                return Answer(
+                    0,
+                    asked,
+                    REFUSAL_TEXT,
+                    True,
+                    None,
+                    self.config.threshold,
+                    reason=reason,
+                    refused=True,
+                )
         query_vector = self._retriever.embed_query(asked)
         passages = self._retriever.search_vector(
             query_vector, k or self.config.k, filters
@@ -188,6 +249,54 @@ class Answerer:
         text = " ".join(
             f"{_terminated(s.text)} [{s.citation}]" for s in answer_sentences
         )
+        if self._checker is not None:
+            provided = [
+                SourcePassage(number[i], supporting[i].body, supporting[i].chunk_id)
+                for i in used
+            ]
+            check = self._checker.check(text, provided, [asked])
+            if check.decision is not Decision.ALLOW:
+                question_id = self._questions.record(
+                    asked,
+                    QuestionOutcome.ANSWERED
+                    if check.decision is Decision.REDACT
+                    else QuestionOutcome.ABSTAINED,
+                    best,
+                    filters,
+                    [c.chunk_id for c in citations],
+                    redaction.entity_counts,
+                )
+                for event in output_findings(
+                    check,
+                    f"question-{question_id}",
+                    text,
+                    tuple(p.source_id for p in provided),
+                    self._versions(),
+                    actor,
+                    request_id,
+                ):
+                    self._log(event)
+                if check.decision is Decision.REDACT:
+                    return Answer(
+                        question_id,
+                        asked,
+                        check.text,
+                        False,
+                        best,
+                        threshold,
+                        citations,
+                        reason="; ".join(check.reasons),
+                    )
+                return Answer(
+                    question_id,
+                    asked,
+                    ABSTENTION_TEXT,
+                    True,
+                    best,
+                    threshold,
+                    reason="the composed answer failed the output checks: "
+                    + "; ".join(check.reasons),
+                )
         question_id = self._questions.record(
             asked,
             QuestionOutcome.ANSWERED,
@@ -209,6 +318,18 @@ class Answerer:
             citations,
             answer_sentences,
         )
+
+    def _versions(self) -> Versions:
+        return Versions(
+            model=_VERSIONS_MODEL,
+            embedder=self._embedder.model_name,
+            index="chroma:knowledge",
+            prompt_template=_VERSIONS_TEMPLATE,
+        )
+
+    def _log(self, event: RiskEvent) -> None:
+        if self._risk_log is not None:
+            self._risk_log.append(event)
 
     def _compose(
         self, query_vector: np.ndarray[Any, Any], passages: list[Passage]

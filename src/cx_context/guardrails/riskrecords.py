@@ -24,7 +24,7 @@ from cx_context.guardrails.nist import RiskCategory, check_actions
 
 GENESIS = "0" * 64
 
-_ID = re.compile(r"^[\w.:/#@<>+=-]{1,200}$")  # an identifier: no spaces
+_ID = re.compile(r"^\S{1,300}$")  # an identifier: no whitespace, so no prose
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -16,9 +16,10 @@ Order of work for one batch of records:
 import hashlib
 import json
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import islice
 from typing import Any, TypeVar
@@ -35,6 +36,10 @@ from cx_context.guardrails import (
     RedactionError,
     RedactionPolicy,
 )
+from cx_context.guardrails.injection import InjectionScreen, ScreenResult
+from cx_context.guardrails.risk_events import quarantined_chunk
+from cx_context.guardrails.risklog import RiskLog
+from cx_context.guardrails.riskrecords import Versions
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.chunking import (
     Chunk,
@@ -110,6 +115,9 @@ class IngestReport:
     chunks_written: int = 0
     chunks_removed: int = 0
     source_error: str | None = None
+    # Knowledge chunks the injection screen flagged: stored, never retrieved.
+    quarantined: list[str] = field(default_factory=list)
+    run_id: str = field(default_factory=lambda: f"ingest-{uuid.uuid4().hex[:12]}")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -131,6 +139,7 @@ class IngestReport:
             "chunks_written": self.chunks_written,
             "chunks_removed": self.chunks_removed,
             "source_error": self.source_error,
+            "quarantined": self.quarantined,
             "rejected": [
                 {
                     "position": r.position,
@@ -154,6 +163,7 @@ class _Prepared:
     row: DocumentRow | InteractionRow
     chunks: list[Chunk]
     unit: str
+    flagged: dict[str, ScreenResult] = field(default_factory=dict)
 
 
 Progress = Callable[[int], None]
@@ -180,6 +190,8 @@ class Ingestor:
         chunker: Chunker | None = None,
         limits: IngestLimits | None = None,
         batch_size: int = 32,
+        screen: InjectionScreen | None = None,
+        risk_log: RiskLog | None = None,
     ) -> None:
         self._redactor = redactor
         self._embedder = embedder
@@ -188,12 +200,15 @@ class Ingestor:
         self._chunker = chunker or Chunker()
         self._limits = limits or IngestLimits()
         self._batch_size = batch_size
+        self._screen = screen
+        self._risk_log = risk_log
 
     def _pipeline_fingerprint(self, policy: RedactionPolicy) -> str:
         entities = ",".join(sorted(policy.entities))
+        screen = f"|{self._screen.fingerprint}" if self._screen else ""
         return (
             f"redact:{policy.name}:{entities}:{policy.score_threshold}|"
-            f"{self._chunker.fingerprint}|embed:{self._embedder.model_name}"
+            f"{self._chunker.fingerprint}|embed:{self._embedder.model_name}{screen}"
         )
 
     def _hash(
@@ -338,13 +353,67 @@ class Ingestor:
 
         if not prepared:
             return
+        if collection is Collection.KNOWLEDGE:
+            self._quarantine(prepared)
         all_chunks = [chunk for entry in prepared for chunk in entry.chunks]
         vectors = self._embedder.embed([chunk.text for chunk in all_chunks])
         offset = 0
         for entry in prepared:
             entry_vectors = vectors[offset : offset + len(entry.chunks)]
             offset += len(entry.chunks)
-            report.records.append(self._write(entry, entry_vectors, collection, report))
+            outcome = self._write(entry, entry_vectors, collection, report)
+            report.records.append(outcome)
+            if entry.flagged and outcome.outcome is not Outcome.REJECTED:
+                self._log_quarantine(entry, source, report)
+
+    def _quarantine(self, prepared: list[_Prepared]) -> None:
+        """Screen every knowledge chunk; flagged ones are marked quarantined."""
+        if self._screen is None:
+            return
+        chunks = [chunk for entry in prepared for chunk in entry.chunks]
+        results = iter(self._screen.screen_many([chunk.text for chunk in chunks]))
+        for entry in prepared:
+            marked = []
+            for chunk in entry.chunks:
+                result = next(results)
+                if result.flagged:
+                    entry.flagged[chunk.id] = result
+                marked.append(
+                    replace(
+                        chunk,
+                        metadata={**chunk.metadata, "quarantined": result.flagged},
+                    )
+                )
+            entry.chunks = marked
+
+    def _log_quarantine(
+        self, entry: _Prepared, source: str, report: IngestReport
+    ) -> None:
+        texts = {chunk.id: chunk.text for chunk in entry.chunks}
+        for chunk_id, result in entry.flagged.items():
+            report.quarantined.append(chunk_id)
+            logger.warning(
+                "knowledge chunk %s of %s quarantined by the injection screen (%s)",
+                chunk_id,
+                source,
+                ", ".join(result.fired),
+            )
+            if self._risk_log is not None and self._screen is not None:
+                versions = Versions(
+                    model=self._screen.fingerprint,
+                    embedder=self._embedder.model_name,
+                    index=f"chroma:{Collection.KNOWLEDGE.value}",
+                )
+                self._risk_log.append(
+                    quarantined_chunk(
+                        result,
+                        chunk_id,
+                        entry.record_id,
+                        texts[chunk_id],
+                        versions,
+                        report.run_id,
+                    )
+                )
 
     def _write(
         self,

@@ -125,6 +125,15 @@ class Retriever:
         documents = self._store.query(
             Collection.KNOWLEDGE, vector, pool, _and(where, {"level": "document"})
         )
+        # Chunks the injection screen flagged at ingest never leave the store.
+        # Filtering after the query keeps the chunks stored before the flag
+        # existed, which have no such key.
+        sections = [
+            hit for hit in sections if hit.metadata.get("quarantined") is not True
+        ]
+        documents = [
+            hit for hit in documents if hit.metadata.get("quarantined") is not True
+        ]
         document_score = {
             str(hit.metadata.get("document_id")): hit.score for hit in documents
         }

@@ -17,6 +17,9 @@ from cx_context.context.events import EventApplier
 from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
+from cx_context.guardrails.injection import InjectionScreen
+from cx_context.guardrails.output_checks import OutputChecker
+from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.sealing import Sealer
 from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
@@ -122,7 +125,23 @@ class Services:
             chunker=self.chunker,
             limits=IngestLimits(self.settings.max_text_chars, self.settings.max_parts),
             batch_size=self.settings.ingest_batch_size,
+            screen=self.injection_screen,
+            risk_log=self.risk_log,
         )
+
+    # Guardrails on what goes into a context and what comes out ------------
+
+    @cached_property
+    def injection_screen(self) -> InjectionScreen:
+        return InjectionScreen(self.embedder.embed)
+
+    @cached_property
+    def output_checker(self) -> OutputChecker:
+        return OutputChecker(self.embedder.embed, self.redactor)
+
+    @cached_property
+    def risk_log(self) -> RiskLog:
+        return RiskLog(self.sessions)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -145,6 +164,9 @@ class Services:
             self.redactor,
             QuestionLog(self.sessions),
             config,
+            screen=self.injection_screen,
+            checker=self.output_checker,
+            risk_log=self.risk_log,
         )
 
     @cached_property
