@@ -28,6 +28,7 @@ from cx_context.knowledge.ingest import IngestReport
 from cx_context.knowledge.records import Interaction, KnowledgeDocument
 from cx_context.service.problems import problem
 from cx_context.service.routes_customers import router as customers_router
+from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -266,6 +267,7 @@ def create_app(services: Services) -> FastAPI:
         return services.summarizer.summarize(interaction_id).to_dict()
 
     app.include_router(customers_router)
+    app.include_router(risks_router)
 
     @app.get(
         "/healthz",

@@ -38,6 +38,7 @@ from cx_context.service.cli_customers import (
     events_app,
     vault_app,
 )
+from cx_context.service.cli_risks import risks_app
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 from cx_context.service.logs import configure_logging
 from cx_context.service.settings import Settings
@@ -57,6 +58,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(customers_app, name="customers")
 app.add_typer(events_app, name="events")
 app.add_typer(vault_app, name="vault")
+app.add_typer(risks_app, name="risks")
 app.command("context")(context_command)
 
 
