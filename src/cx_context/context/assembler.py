@@ -425,12 +425,23 @@ class ContextAssembler:
         order = {kind: index for index, kind in enumerate(KINDS)}
         ranked = sorted(items, key=lambda i: (order[i.kind], -i.rank))
         used = 0
+        kept = []
         for item in ranked:
             if used + item.tokens > bundle.token_budget:
                 bundle.excluded[f"{item.kind}: over the token budget"] += 1
                 continue
-            bundle.items.append(item)
+            kept.append(item)
             used += item.tokens
+        # The budget keeps the latest turns first; they read in the order said.
+        bundle.items.extend(
+            sorted(
+                kept,
+                key=lambda i: (
+                    order[i.kind],
+                    i.rank if i.kind == "transcript" else -i.rank,
+                ),
+            )
+        )
 
 
 class _Timer:
