@@ -1,0 +1,224 @@
+"""`IdentityResolver`: which party a contact is, how sure we are, and why.
+
+Strong identifiers (email, phone, account number, username, CRM id, external
+id) decide deterministically: an exact normalized value names its party.
+Without them, spoken or typed name, postcode and date of birth are weighed
+Fellegi-Sunter style against the profiles a blocking index proposes, and the
+weights become a posterior confidence. Only a confidence at or above the
+threshold is a match; below it the caller gets a ranked candidate list or
+nothing, and nothing is merged or linked automatically.
+"""
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cx_context.context.identity.compare import ReadClaims
+from cx_context.context.identity.errors import InvalidConfigError
+from cx_context.context.identity.index import BlockingIndex
+from cx_context.context.identity.model import (
+    Candidate,
+    Claims,
+    FieldMatch,
+    Profile,
+    Resolution,
+)
+from cx_context.context.identity.normalize import DEFAULT_REGION, normalize_identifier
+from cx_context.context.identity.weights import (
+    DEFAULT_ODDS,
+    FieldOdds,
+    check_odds,
+    posteriors,
+    weight,
+)
+
+logger = logging.getLogger(__name__)
+
+# Chosen on the development side of the EVI calls by `cx-context eval identity`
+# (see `cx_context.eval.identity.choose_threshold`): at most 1 in 200 callers
+# whose own profile was removed are accepted as somebody else, with top-1
+# accuracy within half a point of the best such threshold's.
+DEFAULT_ACCEPT_THRESHOLD = 0.993
+
+
+@dataclass(frozen=True)
+class ResolverConfig:
+    """Settings of the resolver; every one is checked when it is built.
+
+    accept_threshold: the least confidence that is a match.
+    candidate_floor: the least confidence for a candidate to be listed.
+    max_candidates: how many candidates a resolution lists at most.
+    prior_unknown: the prior chance that a caller is in the store under nobody.
+    region: the region national phone numbers are read in.
+    """
+
+    accept_threshold: float = DEFAULT_ACCEPT_THRESHOLD
+    candidate_floor: float = 0.01
+    max_candidates: int = 5
+    prior_unknown: float = 0.1
+    region: str = DEFAULT_REGION
+    odds: Mapping[str, FieldOdds] = field(default_factory=lambda: DEFAULT_ODDS)
+
+    def __post_init__(self) -> None:
+        for name in ("accept_threshold", "candidate_floor"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise InvalidConfigError(f"{name} must be in (0, 1]; got {value}")
+        if not 0.0 < self.prior_unknown < 1.0:
+            raise InvalidConfigError(
+                f"prior_unknown must be in (0, 1); got {self.prior_unknown}"
+            )
+        if self.max_candidates < 1:
+            raise InvalidConfigError(
+                f"max_candidates must be >= 1; got {self.max_candidates}"
+            )
+        check_odds(self.odds)
+
+
+class IdentityResolver:
+    """Resolves contacts against a fixed set of profiles, indexed once.
+
+    Build it with the store's profiles (`CustomerStore.profiles()`), then call
+    `resolve` per contact; it holds no other state and is safe to share
+    between threads once built.
+    """
+
+    def __init__(
+        self,
+        profiles: Iterable[Profile],
+        config: ResolverConfig | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self.config = config or ResolverConfig()
+        self._today = today
+        self._index = BlockingIndex(profiles, self.config.region)
+        logger.info("identity resolver indexed %d profiles", len(self._index))
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def resolve(self, claims: Claims, exclude: Collection[str] = ()) -> Resolution:
+        """The party `claims` belong to, candidates when unsure, or no match.
+
+        `exclude` leaves parties out as if they were not stored (to ask, for
+        instance, whether a caller could pass for somebody else). Raises
+        InvalidIdentifierError for an identifier of an unknown kind or a value
+        that cannot be normalized.
+        """
+        excluded = set(exclude)
+        if claims.identifiers:
+            found = self._by_identifiers(claims, excluded)
+            if found is not None:
+                return found
+        if not claims.has_weak:
+            return self._nobody("none")
+        return self._weigh(claims, excluded)
+
+    # Strong identifiers ------------------------------------------------------------
+
+    def _by_identifiers(self, claims: Claims, excluded: set[str]) -> Resolution | None:
+        """Deterministic resolution, or None when no identifier is known."""
+        hits: dict[str, list[FieldMatch]] = {}
+        for kind, value in claims.identifiers:
+            normal = normalize_identifier(kind, value, self.config.region)
+            for pid in self._index.by_identifier(kind, normal) - excluded:
+                hits.setdefault(pid, []).append(
+                    FieldMatch(kind, "exact", 1.0, math.inf)
+                )
+        if not hits:
+            return None
+        share = 1.0 / len(hits)
+        candidates = tuple(
+            Candidate(pid, share, math.inf, tuple(matches))
+            for pid, matches in sorted(hits.items(), key=lambda h: (-len(h[1]), h[0]))
+        )
+        if len(candidates) == 1:
+            logger.debug("contact resolved by identifier")
+            return Resolution(
+                "matched",
+                "identifier",
+                candidates[0].party_id,
+                1.0,
+                self.config.accept_threshold,
+                candidates,
+            )
+        # Two parties holding the same identifier is a data problem for a person.
+        logger.info("identifiers of one contact are held by %d parties", len(hits))
+        return Resolution(
+            "ambiguous",
+            "identifier",
+            None,
+            share,
+            self.config.accept_threshold,
+            candidates[: self.config.max_candidates],
+        )
+
+    # Weak claims ------------------------------------------------------------------
+
+    def _weigh(self, claims: Claims, excluded: set[str]) -> Resolution:
+        read = ReadClaims.of(claims, self._today)
+        pids = sorted(self._index.candidates(read) - excluded)
+        if not pids:
+            return self._nobody("probabilistic")
+        scored = [self._score(pid, read) for pid in pids]
+        population = len(self._index) - len(excluded & self._index.profiles.keys())
+        confidences = posteriors(
+            [total for total, _ in scored], population, self.config.prior_unknown
+        )
+        ranked = sorted(
+            zip(pids, scored, confidences, strict=True),
+            key=lambda item: (-item[2], item[0]),
+        )
+        listed = tuple(
+            Candidate(pid, confidence, total, fields)
+            for pid, (total, fields), confidence in ranked[: self.config.max_candidates]
+            if confidence >= self.config.candidate_floor
+        )
+        top_pid, _, top_confidence = ranked[0]
+        threshold = self.config.accept_threshold
+        logger.debug(
+            "contact weighed against %d candidates; top confidence %.3f",
+            len(pids),
+            top_confidence,
+        )
+        if top_confidence >= threshold:
+            return Resolution(
+                "matched", "probabilistic", top_pid, top_confidence, threshold, listed
+            )
+        return Resolution(
+            "ambiguous" if listed else "no_match",
+            "probabilistic",
+            None,
+            top_confidence,
+            threshold,
+            listed,
+        )
+
+    def _score(
+        self, pid: str, read: ReadClaims
+    ) -> tuple[float, tuple[FieldMatch, ...]]:
+        profile = self._index.profiles[pid]
+        first, last = self._index.names.get(pid, ("", ""))
+        levels = {
+            "postcode": read.postcode(profile.postcode),
+            "dob": read.dob(profile.dob),
+            "first_name": read.first_name(first),
+            "last_name": read.last_name(last),
+        }
+        odds = self.config.odds
+        fields = tuple(
+            FieldMatch(name, level, similarity, weight(odds, name, level))
+            for name, (level, similarity) in levels.items()
+        )
+        return sum(f.weight for f in fields), fields
+
+    def _nobody(self, method: str) -> Resolution:
+        return Resolution(
+            "no_match",
+            "probabilistic" if method == "probabilistic" else "none",
+            None,
+            0.0,
+            self.config.accept_threshold,
+        )
