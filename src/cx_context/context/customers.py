@@ -6,8 +6,8 @@ its position and reason and leaves nothing behind; the good ones land.
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.context.errors import ConflictError, NotFoundError, RecordError
 from cx_context.context.identity.errors import IdentityError
+from cx_context.context.identity.model import Profile
 from cx_context.context.identity.normalize import normalize_identifier, normalize_name
 from cx_context.context.records import (
     ALLOWED_WITHOUT_DECISION,
@@ -549,9 +550,14 @@ class CustomerStore:
             party = session.get(PartyRow, party.merged_into)
         return party.id if party is not None else party_id
 
-    def profiles(self) -> list[dict[str, Any]]:
-        """Unsealed identity attributes of every live party, for the resolver."""
-        result: dict[str, dict[str, Any]] = {}
+    def profiles(self) -> list[Profile]:
+        """Unsealed identity attributes of every live party, for the resolver.
+
+        Identifiers of merged-away parties count for the party they were
+        merged into.
+        """
+        result: dict[str, Profile] = {}
+        identifiers: dict[str, dict[str, list[str]]] = {}
         with self._sessions() as session:
             for party in session.scalars(
                 select(PartyRow).where(PartyRow.merged_into.is_(None))
@@ -561,28 +567,35 @@ class CustomerStore:
                     if party.name_sealed
                     else None
                 )
-                result[party.id] = {
-                    "party_id": party.id,
-                    "name": normalize_name(name) if name else None,
-                    "postcode": (
+                dob = (
+                    self._sealer.unseal(party.dob_sealed) if party.dob_sealed else None
+                )
+                result[party.id] = Profile(
+                    party_id=party.id,
+                    name=normalize_name(name) if name else None,
+                    postcode=(
                         self._sealer.unseal(party.postcode_sealed)
                         if party.postcode_sealed
                         else None
                     ),
-                    "dob": (
-                        self._sealer.unseal(party.dob_sealed)
-                        if party.dob_sealed
-                        else None
-                    ),
-                    "identifiers": {},
-                }
+                    dob=date.fromisoformat(dob) if dob else None,
+                )
+                identifiers[party.id] = {}
             for row in session.scalars(select(IdentifierRow)):
                 owner = self._survivor(session, row.party_id)
-                if owner in result:
-                    result[owner]["identifiers"].setdefault(row.kind, []).append(
+                if owner in identifiers:
+                    identifiers[owner].setdefault(row.kind, []).append(
                         self._sealer.unseal(row.sealed)
                     )
-        return list(result.values())
+        return [
+            replace(
+                profile,
+                identifiers={
+                    kind: tuple(values) for kind, values in identifiers[pid].items()
+                },
+            )
+            for pid, profile in result.items()
+        ]
 
     # Links, merges ---------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from cx_context.eval.bench_ingest import (
@@ -13,6 +14,8 @@ from cx_context.eval.bench_ingest import (
     DEFAULT_KNOWLEDGE,
     IngestBenchmark,
 )
+from cx_context.eval.identity import DEFAULT_DATA as IDENTITY_DATA
+from cx_context.eval.identity import run as run_identity
 
 app = typer.Typer(
     help="Evaluations and benchmarks (our system beside a baseline).",
@@ -71,3 +74,55 @@ def ingest(
             f"{figures['ratio_to_baseline']:.3f}",
         )
     out.print(table)
+
+
+@app.command("identity")
+def identity(
+    data: Annotated[
+        Path,
+        typer.Argument(help="The EVI folder (records.en.csv, dialogues.en.tsv)."),
+    ] = IDENTITY_DATA,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only the first N calls by dialogue id."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """Spoken caller identification on EVI beside exact postcode + DOB matching."""
+    for name in ("records.en.csv", "dialogues.en.tsv"):
+        if not (data / name).is_file():
+            raise typer.BadParameter(
+                f"{data / name}: no such file (pass the EVI folder as DATA)"
+            )
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("resolving calls", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_identity(data, limit=limit, progress=advance)
+    if as_json:
+        print(json.dumps(result))
+        return
+    settings = result["settings"]
+    table = Table(
+        title=(
+            f"Caller identification on {result['dataset']}: {result['n']} reported "
+            f"calls, {settings['n_profiles']} profiles, threshold "
+            f"{settings['accept_threshold']} (chosen on {settings['n_dev']} "
+            "development calls)"
+        )
+    )
+    for column in ("system", "top1_accuracy", "false_accept_rate", "abstain_rate"):
+        table.add_column(column, justify="right" if column != "system" else "left")
+    for name, figures in result["systems"].items():
+        table.add_row(
+            name,
+            f"{figures['top1_accuracy']:.4f}",
+            f"{figures['false_accept_rate']:.4f}",
+            f"{figures['abstain_rate']:.4f}",
+        )
+    out.print(table)
+    err.print(f"runtime {result['runtime_s']} s")
