@@ -126,3 +126,149 @@ def identity(
         )
     out.print(table)
     err.print(f"runtime {result['runtime_s']} s")
+
+
+@app.command("pii")
+def pii(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A presidio-research file: a JSON list of {full_text, spans: "
+            "[{entity_type, start_position, end_position}]}."
+        ),
+    ] = None,
+    abcd: Annotated[
+        Path | None,
+        typer.Option(
+            "--abcd",
+            help="Instead of DATA: ABCD dialogues (e.g. ../shared/data/abcd/"
+            "abcd_dialogstudio_5examples.json); gold is the scenario's values "
+            "in customer turns.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N records/dialogues.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """Span-level PII recall and precision, ours beside plain Presidio.
+
+    A gold span is found when predicted spans cover at least half of its
+    characters, type ignored; a prediction overlapping no gold span is a false
+    positive. Gold types our policy keeps in the text (ORGANIZATION, TITLE,
+    DATE_TIME, DOMAIN_NAME, URL, NRP) are not counted in recall (see
+    recall_all_types for recall with them) and predictions of those types are
+    dropped for both systems. The baseline is Presidio's default recognizers on
+    the same spaCy model, same score threshold. Our recognizers were tuned by
+    reading presidio-research generated_small.json: figures on it are not
+    held-out. On ABCD precision is not measured (only scenario values are
+    labelled).
+    """
+    from cx_context.eval.pii import SPACY_MODEL, PiiEvaluation, default_detectors
+    from cx_context.eval.pii_data import PiiDataError
+    from cx_context.guardrails.pii import PiiRedactor
+
+    if (data is None) == (abcd is None):
+        raise typer.BadParameter("pass exactly one of DATA or --abcd PATH")
+    path = data if data is not None else abcd
+    assert path is not None
+    evaluation = PiiEvaluation(
+        path, "abcd" if abcd is not None else "presidio-research", limit
+    )
+    err.print("loading the spaCy model and both analyzers ...")
+    detectors = default_detectors(PiiRedactor.from_spacy_model(SPACY_MODEL))
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("detecting", total=None)
+
+        def advance(system: str, done: int, total: int) -> None:
+            bar.update(task, description=system, completed=done, total=total)
+
+        try:
+            result = evaluation.run(detectors, advance)
+        except PiiDataError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"PII detection on {result['dataset']} ({result['n']} texts)")
+    for column in ("system", "recall", "precision", "f1", "ms_per_text"):
+        table.add_column(column, justify="right" if column != "system" else "left")
+
+    def cell(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    for name, figures in result["systems"].items():
+        table.add_row(
+            name,
+            cell(figures["recall"]),
+            cell(figures["precision"]),
+            cell(figures["f1"]),
+            f"{figures['ms_per_text']:.1f}",
+        )
+    out.print(table)
+    by_type = Table(title="Recall by gold type (per_type)")
+    by_type.add_column("type")
+    for name in result["systems"]:
+        by_type.add_column(name, justify="right")
+    types = sorted({t for f in result["systems"].values() for t in f["per_type"]})
+    for entity_type in types:
+        by_type.add_row(
+            entity_type,
+            *(cell(f["per_type"].get(entity_type)) for f in result["systems"].values()),
+        )
+    out.print(by_type)
+    for name, figures in result["systems"].items():
+        err.print(
+            f"{name}: {figures['n_gold']} gold spans, {figures['n_predicted']} "
+            f"predicted, false positives {figures['false_positives']}, "
+            f"recall_all_types {figures['recall_all_types']}",
+            highlight=False,
+        )
+    err.print(f"tuning: {result['settings']['tuning']}", highlight=False)
+
+
+@app.command("bench-redaction")
+def bench_redaction(
+    dialogues: Annotated[
+        list[Path] | None,
+        typer.Argument(help="ABCD dialogue file(s); default: the bundled sample."),
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Timed runs per system (best is kept).")
+    ] = 3,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """Redaction throughput (texts/s) for batch ingestion beside a Presidio loop."""
+    from cx_context.eval.bench_redaction import DEFAULT_DIALOGUES, RedactionBenchmark
+    from cx_context.eval.pii import SPACY_MODEL
+    from cx_context.guardrails.pii import PiiRedactor
+
+    paths = dialogues or DEFAULT_DIALOGUES
+    for path in paths:
+        if not path.is_file():
+            raise typer.BadParameter(
+                f"{path}: no such file (run from the repository root, or pass paths)"
+            )
+    err.print("loading models, then timing both systems on the same texts ...")
+    redactor = PiiRedactor.from_spacy_model(SPACY_MODEL)
+    result = RedactionBenchmark(paths, repeats).run(redactor)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(
+        title=f"Redaction throughput on {result['dataset']} ({result['n']} texts)"
+    )
+    for column in ("system", "texts/s", "seconds", "ratio to baseline"):
+        table.add_column(column, justify="right" if column != "system" else "left")
+    for name, figures in result["systems"].items():
+        table.add_row(
+            name,
+            f"{figures['texts_per_s']:.1f}",
+            f"{figures['seconds']:.3f}",
+            f"{figures['ratio_to_baseline']:.3f}",
+        )
+    out.print(table)
