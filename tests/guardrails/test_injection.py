@@ -145,7 +145,8 @@ def test_when_the_abcd_manual_is_screened_then_no_document_is_flagged(
     ]
     print(
         f"\nABCD manual: {len(flagged_docs)}/{len(chunks)} documents flagged "
-        f"({len(texts)} chunks), false-positive rate {len(flagged_docs) / len(chunks):.3f}"
+        f"({len(texts)} chunks), "
+        f"false-positive rate {len(flagged_docs) / len(chunks):.3f}"
     )
     assert len(chunks) == 55
     assert flagged_docs == []
