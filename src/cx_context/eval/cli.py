@@ -115,8 +115,9 @@ def identity(
             "development calls)"
         )
     )
-    for column in ("system", "top1_accuracy", "false_accept_rate", "abstain_rate"):
-        table.add_column(column, justify="right" if column != "system" else "left")
+    table.add_column("system", no_wrap=True)
+    for column in ("top1_accuracy", "false_accept_rate", "abstain_rate"):
+        table.add_column(column, justify="right")
     for name, figures in result["systems"].items():
         table.add_row(
             name,

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import jellyfish
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from cx_context.context.identity.dates import PartialDate, dob_readings
@@ -52,8 +52,11 @@ class ReadClaims:
     dobs: list[PartialDate]
     words: list[str]
     spelled: list[str]
+    spelled_out: list[str]
     keys: set[str] = field(default_factory=set)
-    _name_cache: dict[str, Level] = field(default_factory=dict)
+    _long_words: list[str] = field(default_factory=list)
+    _cache: dict[str, Level] = field(default_factory=dict)
+    _dob_cache: dict[dt.date, Level] = field(default_factory=dict)
 
     @classmethod
     def of(cls, claims: Claims, today: dt.date | None = None) -> "ReadClaims":
@@ -67,19 +70,24 @@ class ReadClaims:
                 dobs.extend(dob_readings(text, today))
         words: list[str] = []
         spelled: list[str] = []
+        spelled_out: list[str] = []
         for attempt in claims.name:
             for text in attempt:
                 content, joined = name_forms(text)
                 words.extend(w for w in content if len(w) >= 2)
                 if len(joined) >= 3 and (is_spelled(content) or len(content) > 1):
                     spelled.append(joined)
+                if len(joined) >= 3 and is_spelled(content):
+                    spelled_out.append(joined)
         read = cls(
             postcodes=list(dict.fromkeys(p for p in postcodes if len(p) >= 2)),
             dobs=list(dict.fromkeys(dobs)),
             words=list(dict.fromkeys(words)),
             spelled=list(dict.fromkeys(spelled)),
+            spelled_out=list(dict.fromkeys(spelled_out)),
         )
-        read.keys = {phonetic_key(w) for w in read.words if len(w) >= 3} - {""}
+        read._long_words = [w for w in read.words if len(w) >= 3]
+        read.keys = {phonetic_key(w) for w in read._long_words} - {""}
         return read
 
     # Postcode ------------------------------------------------------------------
@@ -88,6 +96,13 @@ class ReadClaims:
         """Exact, fuzzy (one edit), partial (two edits, or a half), disagree."""
         if not value or not self.postcodes:
             return "missing", 0.0
+        # A household shares a postcode: compare each one once per contact.
+        cached = self._cache.get("p:" + value)
+        if cached is None:
+            cached = self._cache["p:" + value] = self._postcode(value)
+        return cached
+
+    def _postcode(self, value: str) -> Level:
         target = compact_postcode(value)
         best = min(
             Levenshtein.distance(r, target, score_cutoff=3) for r in self.postcodes
@@ -108,6 +123,12 @@ class ReadClaims:
         """Exact (day, month and year), partial (two of them), disagree."""
         if value is None or not self.dobs:
             return "missing", 0.0
+        cached = self._dob_cache.get(value)
+        if cached is None:
+            cached = self._dob_cache[value] = self._dob(value)
+        return cached
+
+    def _dob(self, value: dt.date) -> Level:
         best = max(reading.matches(value) for reading in self.dobs)
         if best == 3:
             return "exact", 1.0
@@ -133,16 +154,15 @@ class ReadClaims:
         if not value or not (self.words or self.spelled):
             return "missing", 0.0
         cache_key = ("f:" if first else "l:") + value
-        cached = self._name_cache.get(cache_key)
+        cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
         similarity = 0.0
-        for word in self.words:
-            if word == value:
-                similarity = 1.0
-                break
-            if len(word) >= 3:
-                similarity = max(similarity, fuzz.ratio(word, value) / 100)
+        if value in self.words:
+            similarity = 1.0
+        elif self._long_words:
+            found = process.extractOne(value, self._long_words, scorer=fuzz.ratio)
+            similarity = found[1] / 100 if found else 0.0
         size = len(value)
         for joined in self.spelled:
             if similarity == 1.0:
@@ -157,5 +177,5 @@ class ReadClaims:
             level = ("fuzzy", similarity)
         else:
             level = ("disagree", similarity)
-        self._name_cache[cache_key] = level
+        self._cache[cache_key] = level
         return level

@@ -118,7 +118,7 @@ class BlockingIndex:
         for word in read.words:
             keys.add("n:" + word)
         keys.update("k:" + key for key in read.keys)
-        for joined in read.spelled:
+        for joined in read.spelled_out:
             keys.add("s:" + joined[:3])
             keys.add("e:" + joined[-3:])
         found: set[str] = set()

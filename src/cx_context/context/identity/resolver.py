@@ -15,7 +15,7 @@ import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from cx_context.context.identity.compare import ReadClaims
+from cx_context.context.identity.compare import Level, ReadClaims
 from cx_context.context.identity.errors import InvalidConfigError
 from cx_context.context.identity.index import BlockingIndex
 from cx_context.context.identity.model import (
@@ -28,6 +28,7 @@ from cx_context.context.identity.model import (
 from cx_context.context.identity.normalize import DEFAULT_REGION, normalize_identifier
 from cx_context.context.identity.weights import (
     DEFAULT_ODDS,
+    FIELDS,
     FieldOdds,
     check_odds,
     posteriors,
@@ -94,6 +95,11 @@ class IdentityResolver:
         self.config = config or ResolverConfig()
         self._today = today
         self._index = BlockingIndex(profiles, self.config.region)
+        self._weights = {
+            name: {"missing": 0.0}
+            | {level: weight(self.config.odds, name, level) for level in levels}
+            for name, levels in self.config.odds.items()
+        }
         logger.info("identity resolver indexed %d profiles", len(self._index))
 
     def __len__(self) -> int:
@@ -172,8 +178,8 @@ class IdentityResolver:
             key=lambda item: (-item[2], item[0]),
         )
         listed = tuple(
-            Candidate(pid, confidence, total, fields)
-            for pid, (total, fields), confidence in ranked[: self.config.max_candidates]
+            Candidate(pid, confidence, total, self._explain(levels))
+            for pid, (total, levels), confidence in ranked[: self.config.max_candidates]
             if confidence >= self.config.candidate_floor
         )
         top_pid, _, top_confidence = ranked[0]
@@ -196,23 +202,28 @@ class IdentityResolver:
             listed,
         )
 
-    def _score(
-        self, pid: str, read: ReadClaims
-    ) -> tuple[float, tuple[FieldMatch, ...]]:
+    def _score(self, pid: str, read: ReadClaims) -> tuple[float, list[Level]]:
+        """The total weight of one candidate, and its level per field."""
         profile = self._index.profiles[pid]
         first, last = self._index.names.get(pid, ("", ""))
-        levels = {
-            "postcode": read.postcode(profile.postcode),
-            "dob": read.dob(profile.dob),
-            "first_name": read.first_name(first),
-            "last_name": read.last_name(last),
-        }
-        odds = self.config.odds
-        fields = tuple(
-            FieldMatch(name, level, similarity, weight(odds, name, level))
-            for name, (level, similarity) in levels.items()
+        levels = [
+            read.postcode(profile.postcode),
+            read.dob(profile.dob),
+            read.first_name(first),
+            read.last_name(last),
+        ]
+        weights = self._weights
+        total = sum(
+            weights[name][level]
+            for name, (level, _) in zip(FIELDS, levels, strict=True)
         )
-        return sum(f.weight for f in fields), fields
+        return total, levels
+
+    def _explain(self, levels: list[Level]) -> tuple[FieldMatch, ...]:
+        return tuple(
+            FieldMatch(name, level, similarity, self._weights[name][level])
+            for name, (level, similarity) in zip(FIELDS, levels, strict=True)
+        )
 
     def _nobody(self, method: str) -> Resolution:
         return Resolution(
