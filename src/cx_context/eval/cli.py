@@ -129,6 +129,63 @@ def identity(
     err.print(f"runtime {result['runtime_s']} s")
 
 
+@app.command("context")
+def context_latency(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Shared data folder: abcd, dstc11-track5, evi-identity, tweetsumm."
+        ),
+    ] = Path("../shared/data"),
+    chunks: Annotated[
+        int, typer.Option(min=1, help="Knowledge chunks to pad the store to.")
+    ] = 100_000,
+    customers: Annotated[int, typer.Option(min=1, help="Customers to store.")] = 10_000,
+    questions: Annotated[int, typer.Option(min=1, help="Questions to time.")] = 200,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """Context-assembly latency (p50/p95) beside the bare vector query, at scale."""
+    from cx_context.eval.bench_context import ContextBenchmark
+    from cx_context.guardrails.sealing import new_key
+
+    for name in ("abcd", "dstc11-track5", "evi-identity", "tweetsumm"):
+        if not (data / name).is_dir():
+            raise typer.BadParameter(f"{data / name}: no such folder (pass DATA)")
+    bench = ContextBenchmark(
+        data,
+        chunks=chunks,
+        customers=customers,
+        questions=questions,
+        vault_key=new_key(),
+    )
+    result = bench.run(lambda message: err.print(message, highlight=False))
+    if as_json:
+        print(json.dumps(result))
+        return
+    settings = result["settings"]
+    table = Table(
+        title=(
+            f"Context assembly over {settings['knowledge_chunks']} knowledge chunks "
+            f"({settings['real_knowledge_chunks']} real), {settings['customers']} "
+            f"customers: {result['n']} questions"
+        )
+    )
+    for column in ("system", "p50_ms", "p95_ms", "p99_ms", "p95 ratio to baseline"):
+        table.add_column(column, justify="right" if column != "system" else "left")
+    for name, figures in result["systems"].items():
+        table.add_row(
+            name,
+            f"{figures['p50_ms']:.1f}",
+            f"{figures['p95_ms']:.1f}",
+            f"{figures['p99_ms']:.1f}",
+            f"{figures['ratio_to_baseline']:.2f}",
+        )
+    out.print(table)
+    err.print(f"runtime {result['runtime_s']} s")
+
+
 @app.command("pii")
 def pii(
     data: Annotated[
