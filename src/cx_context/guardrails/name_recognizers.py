@@ -193,6 +193,12 @@ class TitledNameRecognizer(LocalRecognizer):
         return results
 
 
+# Not "ORG": the small model calls many unfamiliar names organisations, and
+# a missed name leaks while a redacted brand ("Welcome to AcmeBrands") only
+# reads worse.
+_NOT_PERSON_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"})
+
+
 class UnfamiliarNameRecognizer(LocalRecognizer):
     """Finds capitalised proper nouns that are not English words ("Kasslin").
 
@@ -221,10 +227,22 @@ class UnfamiliarNameRecognizer(LocalRecognizer):
             or not self._known
         ):
             return []
+        doc = nlp_artifacts.tokens
+        # What the NER model calls a product or a title of a work is not a name.
+        not_names = {
+            token.i
+            for ent in doc.ents
+            if ent.label_ in _NOT_PERSON_LABELS
+            for token in ent
+        }
         results = []
         run: list[Any] = []
-        for token in [*nlp_artifacts.tokens, None]:
-            if token is not None and self._capitalised_proper(token, text):
+        for token in [*doc, None]:
+            if (
+                token is not None
+                and token.i not in not_names
+                and self._capitalised_proper(token, text)
+            ):
                 run.append(token)
                 continue
             if run and any(self._unfamiliar(t) for t in run):
