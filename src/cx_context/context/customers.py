@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -549,6 +549,21 @@ class CustomerStore:
             seen.add(party.merged_into)
             party = session.get(PartyRow, party.merged_into)
         return party.id if party is not None else party_id
+
+    def profiles_version(self) -> tuple[Any, ...]:
+        """Changes whenever profiles() would: parties, identifiers or merges."""
+        with self._sessions() as session:
+            return (
+                session.execute(
+                    select(func.count(), func.max(PartyRow.updated_at))
+                ).one(),
+                session.execute(
+                    select(func.count(), func.max(IdentifierRow.id))
+                ).one(),
+                session.execute(
+                    select(func.count(), func.count(MergeRow.undone_at))
+                ).one(),
+            )
 
     def profiles(self) -> list[Profile]:
         """Unsealed identity attributes of every live party, for the resolver.

@@ -36,6 +36,7 @@ from cx_context.service.cli_customers import (
     context_command,
     customers_app,
     events_app,
+    identity_app,
     vault_app,
 )
 from cx_context.service.cli_risks import risks_app
@@ -58,6 +59,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(customers_app, name="customers")
 app.add_typer(events_app, name="events")
 app.add_typer(vault_app, name="vault")
+app.add_typer(identity_app, name="identity")
 app.add_typer(risks_app, name="risks")
 app.command("context")(context_command)
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cx_context.context.assembler import AssemblyPurpose, ContextBundle
 from cx_context.context.customer_sources import CustomerFormat, read_customers
+from cx_context.context.identity.model import Claims
 from cx_context.guardrails.sealing import new_key
 from cx_context.knowledge.adapters.base import load_json
 from cx_context.knowledge.errors import SourceError
@@ -22,6 +23,7 @@ customers_app = typer.Typer(
 )
 events_app = typer.Typer(help="State changes as CloudEvents.", no_args_is_help=True)
 vault_app = typer.Typer(help="The key that seals identifiers.", no_args_is_help=True)
+identity_app = typer.Typer(help="Who a contact is.", no_args_is_help=True)
 
 
 def _plain(line: str) -> None:
@@ -288,3 +290,55 @@ def print_bundle(bundle: ContextBundle) -> None:
             _plain(f"  {count} x {reason}")
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in bundle.timings_ms.items())
     _plain(f"Timings: {timings}")
+
+
+@identity_app.command("resolve")
+def resolve_identity(
+    ctx: typer.Context,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number.")] = None,
+    account_number: Annotated[str | None, typer.Option(help="Account number.")] = None,
+    username: Annotated[str | None, typer.Option(help="Username.")] = None,
+    name: Annotated[
+        list[str] | None, typer.Option(help="Name as said or typed; repeatable.")
+    ] = None,
+    postcode: Annotated[
+        list[str] | None, typer.Option(help="Postcode as said or typed; repeatable.")
+    ] = None,
+    dob: Annotated[
+        list[str] | None,
+        typer.Option(help="Date of birth as said or typed; repeatable."),
+    ] = None,
+    interaction: Annotated[
+        str | None, typer.Option(help="Link this interaction when accepted.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Resolve a contact to a customer, with a confidence and its reasons."""
+    strong = {
+        "email": email,
+        "phone": phone,
+        "account_number": account_number,
+        "username": username,
+    }
+    claims = Claims.of(
+        identifiers=[(kind, value) for kind, value in strong.items() if value],
+        name=name or [],
+        postcode=postcode or [],
+        dob=dob or [],
+    )
+    if not claims.identifiers and not claims.has_weak:
+        raise CliError("give at least one identifier, name, postcode or dob")
+    resolution = services_of(ctx).resolve_identity(claims, interaction)
+    if as_json:
+        out.print_json(json.dumps(resolution.to_dict()))
+        return
+    if resolution.accepted:
+        _plain(f"match: {resolution.party_id} (confidence {resolution.confidence:.3f})")
+    else:
+        _plain(f"no match accepted ({resolution.status})")
+    _plain(resolution.explanation())
+    for candidate in resolution.candidates:
+        _plain(f"  candidate {candidate.party_id}: {candidate.confidence:.3f}")
+    if interaction and resolution.accepted:
+        _plain(f"linked {interaction} to {resolution.party_id}")

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
 from cx_context.knowledge.adapters.base import Parsed, validate
 from cx_context.service.problems import problem
@@ -64,6 +65,31 @@ class MergeRequest(BaseModel):
 
 class UndoRequest(BaseModel):
     undone_by: str = Field(min_length=1, max_length=200)
+
+
+Spoken = str | list[str] | list[list[str]]
+
+
+class IdentifierClaim(BaseModel):
+    kind: str = Field(description="email, phone, account_number, username, ...")
+    value: str = Field(min_length=1, max_length=320)
+
+
+class ResolveRequest(BaseModel):
+    """What a contact offered: identifiers, and spoken or typed name, postcode, DOB.
+
+    Each of name, postcode and dob is a string (one attempt), a list of
+    strings (several attempts) or a list of lists (attempts, each with its
+    speech-recognition alternatives, best first).
+    """
+
+    identifiers: list[IdentifierClaim] = Field(default_factory=list, max_length=20)
+    name: Spoken = Field(default_factory=list)
+    postcode: Spoken = Field(default_factory=list)
+    dob: Spoken = Field(default_factory=list)
+    interaction_id: str | None = Field(
+        default=None, description="Link this interaction when a match is accepted."
+    )
 
 
 def _batch_status(total: int, rejected: int) -> int:
@@ -160,6 +186,24 @@ def post_context(body: ContextRequest, services: ServicesDep) -> dict[str, Any]:
         body.token_budget,
     )
     return bundle.as_dict()
+
+
+@router.post(
+    "/v1/identity/resolve",
+    summary="Who a contact is: a match with confidence and reasons, or candidates",
+)
+def post_resolve(body: ResolveRequest, services: ServicesDep) -> dict[str, Any]:
+    claims = Claims.of(
+        identifiers=[(i.kind, i.value) for i in body.identifiers],
+        name=body.name,
+        postcode=body.postcode,
+        dob=body.dob,
+    )
+    resolution = services.resolve_identity(claims, body.interaction_id)
+    return {
+        **resolution.to_dict(),
+        "linked_interaction": body.interaction_id if resolution.accepted else None,
+    }
 
 
 @router.post("/v1/merges", summary="Record that two customers are one")

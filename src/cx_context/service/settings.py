@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cx_context.context.identity.resolver import DEFAULT_ACCEPT_THRESHOLD
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CX_", env_file=".env", extra="ignore")
@@ -66,6 +68,15 @@ class Settings(BaseSettings):
         default="AU",
         pattern=r"^[A-Z]{2}$",
         description="Region for phone numbers written without a country code.",
+    )
+    identity_accept_threshold: float = Field(
+        default=DEFAULT_ACCEPT_THRESHOLD,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "Least confidence at which identity resolution names a customer; "
+            "below it nothing is linked or merged automatically."
+        ),
     )
     repeat_contact_days: float = Field(
         default=7.0,

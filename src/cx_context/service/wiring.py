@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cx_context.context.answers import AnswerConfig, Answerer
 from cx_context.context.assembler import ContextAssembler
 from cx_context.context.customers import CustomerStore
+from cx_context.context.errors import NotFoundError
 from cx_context.context.events import EventApplier
+from cx_context.context.identity.model import Claims, Resolution
+from cx_context.context.identity.resolver import IdentityResolver, ResolverConfig
 from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
@@ -79,6 +82,8 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._resolver: tuple[tuple[Any, ...], IdentityResolver] | None = None
+        self._resolver_lock = threading.Lock()
 
     @cached_property
     def engine(self) -> Engine:
@@ -219,6 +224,42 @@ class Services:
             k=self.settings.top_k,
             max_question_chars=self.settings.max_question_chars,
         )
+
+    def identity_resolver(self) -> IdentityResolver:
+        """A resolver over the stored profiles, rebuilt only when they change."""
+        version = self.customers.profiles_version()
+        with self._resolver_lock:
+            if self._resolver is None or self._resolver[0] != version:
+                config = ResolverConfig(
+                    accept_threshold=self.settings.identity_accept_threshold,
+                    region=self.settings.default_region,
+                )
+                resolver = IdentityResolver(self.customers.profiles(), config)
+                self._resolver = (version, resolver)
+            return self._resolver[1]
+
+    def resolve_identity(
+        self, claims: Claims, interaction_id: str | None = None
+    ) -> Resolution:
+        """Who a contact is; an accepted match links the interaction, if given.
+
+        Below the acceptance threshold nothing is linked: the candidates go
+        back to the caller (an agent asks one more question), never a guess.
+        """
+        if interaction_id is not None and not self.catalog.existing_interactions(
+            [interaction_id]
+        ):
+            raise NotFoundError(f"no interaction with id {interaction_id!r}")
+        resolution = self.identity_resolver().resolve(claims)
+        if interaction_id is not None and resolution.accepted:
+            assert resolution.party_id is not None
+            self.customers.link_interaction(
+                interaction_id,
+                resolution.party_id,
+                resolution.confidence,
+                f"identity:{resolution.method}",
+            )
+        return resolution
 
     @property
     def has_vault_key(self) -> bool:
