@@ -177,3 +177,49 @@ def test_merges_can_be_undone_and_conflicting_ones_are_409(client):
     )
     assert undo.status_code == 200
     assert client.get("/v1/customers/crm-2").json()["id"] == "crm-2"
+
+
+def test_identity_resolves_by_identifier_and_by_spoken_claims(sample_client):
+    by_email = sample_client.post(
+        "/v1/identity/resolve",
+        json={"identifiers": [{"kind": "email", "value": "CMINH948@email.com"}]},
+    ).json()
+    by_claims = sample_client.post(
+        "/v1/identity/resolve",
+        json={"name": [["crystal minh", "crystal min"]], "postcode": "75227"},
+    ).json()
+    name_only = sample_client.post(
+        "/v1/identity/resolve", json={"name": "crystal minh"}
+    ).json()
+
+    assert (by_email["status"], by_email["party_id"]) == (
+        "matched",
+        "abcd-customer-cminh948",
+    )
+    assert by_claims["party_id"] == FLAGGED and by_claims["confidence"] >= 0.99
+    assert "postcode exact" in by_claims["explanation"]
+    # Two stored customers are called crystal minh: the name alone decides nothing.
+    assert name_only["status"] == "ambiguous" and name_only["party_id"] is None
+    assert {c["party_id"] for c in name_only["candidates"]} == {
+        FLAGGED,
+        "abcd-customer-cminh948",
+    }
+    assert "crystal" not in str(name_only).lower()
+
+
+def test_identity_rejects_bad_identifiers_with_a_clear_problem(sample_client):
+    unknown = sample_client.post(
+        "/v1/identity/resolve", json={"identifiers": [{"kind": "fax", "value": "1"}]}
+    )
+    bad_phone = sample_client.post(
+        "/v1/identity/resolve",
+        json={"identifiers": [{"kind": "phone", "value": "12"}]},
+    )
+    missing = sample_client.post(
+        "/v1/identity/resolve",
+        json={"name": "crystal minh", "postcode": "75227", "interaction_id": "nope"},
+    )
+
+    assert unknown.status_code == 422 and "fax" in unknown.json()["detail"]
+    assert bad_phone.status_code == 422 and "phone number" in bad_phone.json()["detail"]
+    assert missing.status_code == 404

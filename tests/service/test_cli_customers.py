@@ -1,0 +1,103 @@
+"""The customer-record commands, run in-process as a user would type them."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import DIALOGUES, GUIDELINES, TEST_VAULT_KEY
+from cx_context.service.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch, redactor, embedder) -> str:  # type: ignore[no-untyped-def]
+    key = tmp_path / "vault.key"
+    key.write_text(TEST_VAULT_KEY)
+    monkeypatch.setenv("CX_VAULT_KEY_FILE", str(key))
+    return str(tmp_path / "data")
+
+
+def test_the_demo_flow_links_chats_to_customers_and_assembles_a_context(
+    capsys, data_dir
+):
+    d = ["--data-dir", data_dir]
+    assert run(capsys, *d, "ingest", "knowledge", str(GUIDELINES))[0] == 0
+    code, out, _ = run(capsys, *d, "customers", "import", str(DIALOGUES))
+    assert (code, out.strip()) == (0, "customers stored: 5, rejected: 0")
+    code, out, _ = run(capsys, *d, "ingest", "interactions", str(DIALOGUES), "--json")
+    assert code == 0 and json.loads(out)["customer_links"] == {
+        "linked": 5,
+        "unlinked": 0,
+    }
+
+    code, out, _ = run(
+        capsys,
+        *d,
+        "context",
+        "abcd-customer-cminh730",
+        "--interaction",
+        "abcd-3592",
+        "--json",
+    )
+    bundle = json.loads(out)
+    assert code == 0
+    assert bundle["items"][0]["kind"] == "identity"
+    passages = [i for i in bundle["items"] if i["kind"] == "passage"]
+    assert passages[0]["provenance"]["record_id"] == (
+        "abcd-product-defect-return-due-to-size"
+    )
+
+    code, out, _ = run(capsys, *d, "customers", "timeline", "abcd-customer-cminh730")
+    assert code == 0 and "abcd-3592" in out and "agent_transfer" in out
+    code, out, _ = run(
+        capsys, *d, "identity", "resolve", "--name", "crystal minh", "--json"
+    )
+    assert json.loads(out)["status"] == "ambiguous"
+
+
+def test_bad_customers_and_events_are_named_and_exit_1(capsys, data_dir, tmp_path):
+    d = ["--data-dir", data_dir]
+    batch = tmp_path / "customers.jsonl"
+    batch.write_text(
+        json.dumps({"id": "c-1", "source_system": "crm"})
+        + "\n{oops\n"
+        + json.dumps({"id": "c-2", "source_system": "crm", "kind": "robot"})
+        + "\n"
+    )
+    code, out, err = run(capsys, *d, "customers", "import", str(batch))
+    assert code == 1
+    assert "customers stored: 1, rejected: 2" in out
+    assert "line 2" in err and "line 3: kind" in err
+    assert "Traceback" not in err
+
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"id": "e-1", "type": "cx.case.opened"}]))
+    code, out, err = run(capsys, *d, "events", "apply", str(events))
+    assert code == 1 and "missing required attribute(s): source, time" in err
+
+    code, _, err = run(capsys, *d, "customers", "show", "nobody")
+    assert code == 1 and "no customer with id 'nobody'" in err
+
+
+def test_without_a_vault_key_the_customer_commands_say_how_to_make_one(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CX_VAULT_KEY", raising=False)
+    monkeypatch.delenv("CX_VAULT_KEY_FILE", raising=False)
+    code, _, err = run(
+        capsys, "--data-dir", str(tmp_path / "d"), "customers", "show", "x"
+    )
+    assert code == 1 and "cx-context vault new-key" in err
+
+    key_file = tmp_path / "k"
+    assert run(capsys, "vault", "new-key", "--out", str(key_file))[0] == 0
+    assert oct(key_file.stat().st_mode)[-3:] == "600"
+    code, _, err = run(capsys, "vault", "new-key", "--out", str(key_file))
+    assert code == 1 and "refusing to overwrite" in err
