@@ -557,9 +557,7 @@ class CustomerStore:
                 session.execute(
                     select(func.count(), func.max(PartyRow.updated_at))
                 ).one(),
-                session.execute(
-                    select(func.count(), func.max(IdentifierRow.id))
-                ).one(),
+                session.execute(select(func.count(), func.max(IdentifierRow.id))).one(),
                 session.execute(
                     select(func.count(), func.count(MergeRow.undone_at))
                 ).one(),
