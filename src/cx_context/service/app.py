@@ -255,8 +255,16 @@ def create_app(services: Services) -> FastAPI:
         response_model=AnswerResponse,
         summary="Answer a question with citations, or abstain",
     )
-    def post_answer(body: AnswerRequest, services: ServicesDep) -> dict[str, Any]:
-        return services.answerer.answer(body.question, body.filters, body.k).to_dict()
+    def post_answer(
+        request: Request, body: AnswerRequest, services: ServicesDep
+    ) -> dict[str, Any]:
+        answer = services.answerer.answer(
+            body.question,
+            body.filters,
+            body.k,
+            request_id=request.state.request_id,
+        )
+        return answer.to_dict()
 
     @app.get(
         "/v1/interactions/{interaction_id}/summary",

@@ -135,6 +135,13 @@ def _print_report(
             f"chunks written: {report.chunks_written}, "
             f"chunks removed: {report.chunks_removed}"
         )
+        if report.quarantined:
+            err.print(
+                f"[yellow]quarantined[/yellow] {len(report.quarantined)} chunks the "
+                "injection screen flagged (never retrieved; see `cx-context risks "
+                "list`): " + escape(", ".join(report.quarantined[:5])),
+                highlight=False,
+            )
         for record in report.problems:
             where = f"{report.source}: {record.where}"
             err.print(

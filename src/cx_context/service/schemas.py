@@ -38,6 +38,10 @@ class IngestResponse(BaseModel):
     counts: dict[str, int]
     chunks_written: int
     chunks_removed: int
+    quarantined: list[str] = Field(
+        default_factory=list,
+        description="Chunks the injection screen flagged; they are never retrieved.",
+    )
     results: list[RecordResult]
 
     @classmethod
@@ -46,6 +50,7 @@ class IngestResponse(BaseModel):
             counts=report.counts,
             chunks_written=report.chunks_written,
             chunks_removed=report.chunks_removed,
+            quarantined=report.quarantined,
             results=[
                 RecordResult(
                     position=r.position,
@@ -87,6 +92,10 @@ class AnswerResponse(BaseModel):
     question: str = Field(description="The question as redacted and stored.")
     answer: str
     abstained: bool
+    refused: bool = Field(
+        default=False,
+        description="The question was refused by the injection screen.",
+    )
     reason: str | None
     best_score: float | None
     threshold: float
