@@ -28,7 +28,9 @@ def test_an_agent_context_holds_record_state_transcript_and_the_right_policy(
     )
 
     kinds = {item.kind for item in bundle.items}
-    assert {"identity", "case", "transcript", "timeline", "passage"} <= kinds
+    assert {"identity", "case", "summary", "transcript", "timeline", "passage"} <= kinds
+    [reason] = [i for i in bundle.of_kind("summary") if i.text.startswith("Why")]
+    assert reason.provenance.record_id == "abcd-3592#turn-3"
     assert [c.provenance.record_id for c in bundle.of_kind("case")] == [
         "abcd-case-3592"
     ]
@@ -59,6 +61,7 @@ def test_a_customer_who_withdrew_ai_consent_gets_no_transcript_text(
             str(m.content) for m in bundle.to_messages()
         )
         assert not bundle.of_kind("transcript")
+        assert not bundle.of_kind("summary")
         assert not bundle.of_kind("similar_interaction")
         for turn in own_turns:
             assert turn not in rendered
@@ -79,7 +82,7 @@ def test_a_bot_context_carries_no_risk_flags_and_no_other_customers(
     assert bundle.excluded["risk_flag: not for purpose bot_answer"] == 1
     own = set(customer_services.customers.get(FLAGGED).interaction_ids)
     for item in bundle.items:
-        if item.kind in {"transcript", "timeline"}:
+        if item.kind in {"summary", "transcript", "timeline"}:
             assert item.provenance.record_id.split("#")[0] in own
 
 

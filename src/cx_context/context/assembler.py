@@ -23,6 +23,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from cx_context.context.customers import CustomerStore
 from cx_context.context.errors import InvalidQuestionError, NotFoundError
 from cx_context.context.records import CustomerView, Purpose
+from cx_context.context.summaries import FIELD_TITLES, Field, Summarizer
 from cx_context.context.timeline import Timeline, build_timeline
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
 from cx_context.knowledge.retrieval import Retriever
@@ -45,6 +46,7 @@ KINDS = (
     "risk_flag",
     "consent",
     "case",
+    "summary",
     "transcript",
     "timeline",
     "passage",
@@ -55,14 +57,22 @@ ALLOWED: dict[AssemblyPurpose, frozenset[str]] = {
     AssemblyPurpose.AGENT_ASSIST: frozenset(KINDS),
     # A bot sees no risk flags and nothing of other customers.
     AssemblyPurpose.BOT_ANSWER: frozenset(
-        {"identity", "consent", "case", "transcript", "timeline", "passage"}
+        {"identity", "consent", "case", "summary", "transcript", "timeline", "passage"}
     ),
     AssemblyPurpose.SUMMARY: frozenset(
-        {"identity", "risk_flag", "consent", "case", "transcript", "timeline"}
+        {
+            "identity",
+            "risk_flag",
+            "consent",
+            "case",
+            "summary",
+            "transcript",
+            "timeline",
+        }
     ),
 }
 # Kinds that carry what customers said; AI-assistance consent decides them.
-TRANSCRIPT_KINDS = frozenset({"transcript", "similar_interaction"})
+TRANSCRIPT_KINDS = frozenset({"summary", "transcript", "similar_interaction"})
 
 
 def estimate_tokens(text: str) -> int:
@@ -188,8 +198,10 @@ class ContextAssembler:
         repeat_window: timedelta = timedelta(days=7),
         k: int = 5,
         max_question_chars: int = 2_000,
+        summarizer: Summarizer | None = None,
     ) -> None:
         self._customers = customers
+        self._summarizer = summarizer
         self._catalog = catalog
         self._retriever = retriever
         self._store = store
@@ -319,8 +331,8 @@ class ContextAssembler:
                 1.0,
             )
 
-    @staticmethod
     def _timeline_items(
+        self,
         collector: _Collector,
         timeline: Timeline,
         interactions: Sequence[StoredInteraction],
@@ -348,11 +360,14 @@ class ContextAssembler:
                 Provenance("cx-context", handoff.to_interaction, handoff.at),
                 rank=0.9,
             )
-        # Transcript turns of the current contact, or else of the latest one.
+        # Transcript turns of the current contact, or else of the latest one,
+        # after its extractive summary: the opening turns say why the customer
+        # came, the latest ones where the conversation stands.
         chosen = current or (timeline.entries[-1].interaction_id if count else None)
         for interaction in interactions:
             if interaction.id != chosen:
                 continue
+            self._summary_items(collector, interaction)
             turns = interaction.turns[-12:]
             for offset, turn in enumerate(turns):
                 collector.add(
@@ -364,6 +379,30 @@ class ContextAssembler:
                         interaction.started_at,
                     ),
                     rank=(offset + 1) / len(turns),
+                )
+
+    def _summary_items(
+        self, collector: _Collector, interaction: StoredInteraction
+    ) -> None:
+        if self._summarizer is None:
+            return
+        if not collector.admits("summary"):
+            collector.add("summary", "", Provenance("", ""), 0.0)  # counted once
+            return
+        summary = self._summarizer.summarize(interaction.id)
+        fields = list(Field)
+        for position, name in enumerate(fields):
+            for line in summary.field_lines(name):
+                turns = ",".join(str(turn) for turn in line.turns)
+                collector.add(
+                    "summary",
+                    f"{FIELD_TITLES[name]}: {line.speaker}: {line.text}",
+                    Provenance(
+                        interaction.source_system,
+                        f"{interaction.id}#turn-{turns}" if turns else interaction.id,
+                        interaction.started_at,
+                    ),
+                    rank=1.0 - position / len(fields),
                 )
 
     def _query(

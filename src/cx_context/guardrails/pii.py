@@ -337,7 +337,7 @@ class PiiRedactor:
         self, text: str, results: list[RecognizerResult]
     ) -> list[DetectedSpan]:
         """Presidio's overlap resolution, read back as non-overlapping spans."""
-        results = [r for r in results if plausible(text, r)]
+        results = _known_values_first([r for r in results if plausible(text, r)])
         if not results:
             return []
         trim_and_extend(text, results)
@@ -365,3 +365,25 @@ class PiiRedactor:
             f"redaction failed for a batch of {count} texts "
             f"({type(exc).__name__}); nothing from it was kept"
         )
+
+
+def _known_values_first(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop findings that overlap a known value of the customer's record.
+
+    The record says what a value is (an order id), so a pattern that reads the
+    same digits as something else (a UK NHS number) must not relabel it.
+    """
+
+    def known(result: RecognizerResult) -> bool:
+        metadata = result.recognition_metadata or {}
+        name = str(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, ""))
+        return name.startswith("KnownValue")
+
+    spans = [(r.start, r.end) for r in results if known(r)]
+    if not spans:
+        return results
+    return [
+        r
+        for r in results
+        if known(r) or not any(r.start < end and start < r.end for start, end in spans)
+    ]

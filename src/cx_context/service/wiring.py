@@ -223,6 +223,7 @@ class Services:
             repeat_window=timedelta(days=self.settings.repeat_contact_days),
             k=self.settings.top_k,
             max_question_chars=self.settings.max_question_chars,
+            summarizer=self.summarizer,
         )
 
     def identity_resolver(self) -> IdentityResolver:
