@@ -106,7 +106,7 @@ def test_retrieval_and_answers_never_return_the_quarantined_chunk(planted) -> No
     chunk_id = _poisoned_section(services)
     vector = services.retriever.embed_query(REFUND_QUESTION)
     # Without the flag it would be a top hit: it was written to match.
-    raw = services.store.query(Collection.KNOWLEDGE, vector, 5, {"level": "section"})
+    raw = services.store.query(Collection.KNOWLEDGE, vector, 5)
     assert chunk_id in [hit.chunk_id for hit in raw]
 
     passages = services.retriever.search(REFUND_QUESTION, k=20)

@@ -12,6 +12,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -26,8 +27,8 @@ from cx_context.context.records import CustomerView, Purpose
 from cx_context.context.summaries import FIELD_TITLES, Field, Summarizer
 from cx_context.context.timeline import Timeline, build_timeline
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
-from cx_context.knowledge.retrieval import Retriever
-from cx_context.knowledge.vectorstore import Collection, VectorStore
+from cx_context.knowledge.retrieval import Passage, Retriever
+from cx_context.knowledge.vectorstore import Collection, Hit, VectorStore
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ ALLOWED: dict[AssemblyPurpose, frozenset[str]] = {
         }
     ),
 }
+# Interaction chunks fetched for "similar past interactions", and how many of
+# those of other contacts are kept.
+_SIMILAR_POOL = 8
+_SIMILAR_KEPT = 3
+
 # Kinds that carry what customers said; AI-assistance consent decides them.
 TRANSCRIPT_KINDS = frozenset({"summary", "transcript", "similar_interaction"})
 
@@ -162,7 +168,14 @@ class ContextBundle:
 class _Collector:
     """Admits items by purpose and consent, counting what it refuses and why."""
 
-    def __init__(self, bundle: ContextBundle, view: CustomerView) -> None:
+    def __init__(
+        self,
+        bundle: ContextBundle,
+        view: CustomerView,
+        interactions: list[StoredInteraction],
+    ) -> None:
+        self.view = view
+        self.interactions = interactions
         self._bundle = bundle
         self._allowed = ALLOWED[bundle.purpose]
         self._transcripts_ok = view.allows(Purpose.AI_ASSISTANCE)
@@ -209,6 +222,10 @@ class ContextAssembler:
         self._repeat_window = repeat_window
         self._k = k
         self._max_question_chars = max_question_chars
+        # Threads for vector queries that run side by side. Only native code
+        # runs there: Python work in two threads would wait on each other for
+        # the GIL, and an embedding beside the record's reads took 3x longer.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="assemble")
 
     def timeline(self, customer_id: str) -> Timeline:
         """A customer's contacts across channels, with handoffs and repeats."""
@@ -238,44 +255,94 @@ class ContextAssembler:
             customer_id, purpose, None, identity_confidence, token_budget
         )
         timer = _Timer(bundle.timings_ms)
+        found: _Found | None = None
+        if question and question.strip():
+            # A stated question needs nothing from the record: its vector
+            # queries (native code, no GIL held) run while the record is read.
+            with timer("query"):
+                query = self._redact(question.strip())
+            pending = self._start_search(query, timer)
+            try:
+                collector = self._gather_record(
+                    bundle, timer, customer_id, interaction_id, identity_confidence
+                )
+            finally:
+                found = pending.result()
+        else:
+            collector = self._gather_record(
+                bundle, timer, customer_id, interaction_id, identity_confidence
+            )
+            asked = self._query_from(interaction_id, collector.interactions)
+            if asked:
+                found = self._start_search(asked, timer).result()
+        if found is not None:
+            bundle.query = found.query
+            if collector.admits("passage"):
+                for passage in found.passages:
+                    collector.add(
+                        "passage",
+                        f"{passage.title} › {passage.section}: {passage.body}",
+                        Provenance(
+                            str(passage.metadata.get("source", "knowledge")),
+                            passage.document_id,
+                            score=round(passage.score, 4),
+                            chunk_id=passage.chunk_id,
+                        ),
+                        rank=passage.score,
+                    )
+            self._similar(collector, found.similar, collector.view)
+        with timer("budget"):
+            self._fit(bundle, collector.items)
+        return bundle
+
+    def _gather_record(
+        self,
+        bundle: ContextBundle,
+        timer: "_Timer",
+        customer_id: str,
+        interaction_id: str | None,
+        identity_confidence: float | None,
+    ) -> _Collector:
         with timer("record"):
             view = self._customers.get(customer_id)
+            if (
+                interaction_id is not None
+                and interaction_id not in view.interaction_ids
+            ):
+                raise NotFoundError(
+                    f"interaction {interaction_id!r} is not linked to customer "
+                    f"{customer_id!r}"
+                )
             interactions = self._interactions(view)
-        if interaction_id is not None and interaction_id not in view.interaction_ids:
-            raise NotFoundError(
-                f"interaction {interaction_id!r} is not linked to customer "
-                f"{customer_id!r}"
-            )
-        collector = _Collector(bundle, view)
-        with timer("record"):
+            collector = _Collector(bundle, view, interactions)
             self._record_items(collector, view, identity_confidence)
             timeline = build_timeline(
                 view.id, interactions, view.open_cases, self._repeat_window
             )
             self._timeline_items(collector, timeline, interactions, interaction_id)
-        with timer("query"):
-            query = self._query(question, interaction_id, interactions)
-            bundle.query = query
-        if query:
-            with timer("retrieval"):
-                vector = self._retriever.embed_query(query)
-                if collector.admits("passage"):
-                    for passage in self._retriever.search_vector(vector, self._k):
-                        collector.add(
-                            "passage",
-                            f"{passage.title} › {passage.section}: {passage.body}",
-                            Provenance(
-                                str(passage.metadata.get("source", "knowledge")),
-                                passage.document_id,
-                                score=round(passage.score, 4),
-                                chunk_id=passage.chunk_id,
-                            ),
-                            rank=passage.score,
-                        )
-                self._similar(collector, vector, view)
-        with timer("budget"):
-            self._fit(bundle, collector.items)
-        return bundle
+        return collector
+
+    def _start_search(self, query: str, timer: "_Timer") -> "_PendingSearch":
+        """Embed a redacted query and start its three vector queries.
+
+        Passages and similar contacts are fetched side by side; what of the
+        similar contacts may be used is decided later, against the record.
+        """
+        started = time.perf_counter()
+        vector = self._retriever.embed_query(query)
+        size = self._retriever.pool_size(self._k)
+        # No task here waits on another, so a busy pool only queues them.
+        query_store = self._store.query
+        futures = (
+            self._pool.submit(query_store, Collection.KNOWLEDGE, vector, size),
+            self._pool.submit(
+                query_store, Collection.KNOWLEDGE, vector, size, None, True
+            ),
+            self._pool.submit(
+                query_store, Collection.INTERACTIONS, vector, _SIMILAR_POOL
+            ),
+        )
+        return _PendingSearch(query, futures, timer, started, self._retriever, self._k)
 
     # Gathering -------------------------------------------------------------
 
@@ -389,7 +456,7 @@ class ContextAssembler:
         if not collector.admits("summary"):
             collector.add("summary", "", Provenance("", ""), 0.0)  # counted once
             return
-        summary = self._summarizer.summarize(interaction.id)
+        summary = self._summarizer.summarize_stored(interaction)
         fields = list(Field)
         for position, name in enumerate(fields):
             for line in summary.field_lines(name):
@@ -405,19 +472,16 @@ class ContextAssembler:
                     rank=1.0 - position / len(fields),
                 )
 
-    def _query(
-        self,
-        question: str | None,
-        interaction_id: str | None,
-        interactions: Sequence[StoredInteraction],
+    @staticmethod
+    def _query_from(
+        interaction_id: str | None, interactions: Sequence[StoredInteraction]
     ) -> str | None:
-        if question is not None and question.strip():
-            return self._redact(question.strip())
-        if interaction_id is None:
-            return None
-        # Stored turns are already redacted. The customer states the need in
-        # their first substantial turns (the last ones are mostly thanks and
-        # goodbyes), and the contact's intent names it.
+        """What the current contact asks, from its turns and intent.
+
+        Stored turns are already redacted. The customer states the need in
+        their first substantial turns (the last ones are mostly thanks and
+        goodbyes), and the contact's intent names it.
+        """
         for interaction in interactions:
             if interaction.id == interaction_id:
                 said = [
@@ -430,17 +494,23 @@ class ContextAssembler:
                 return " ".join(parts + said[:3]) or None
         return None
 
-    def _similar(self, collector: _Collector, vector: Any, view: CustomerView) -> None:
+    def _similar(
+        self, collector: _Collector, found: Sequence[Hit], view: CustomerView
+    ) -> None:
         if not collector.admits("similar_interaction"):
             # Counted once, as a kind of item the bundle could have held.
             collector.add("similar_interaction", "", Provenance("", ""), 0.0)
             return
         own = set(view.interaction_ids)
-        for hit in self._store.query(Collection.INTERACTIONS, vector, 3 + len(own)):
+        hits = [
+            hit for hit in found if str(hit.metadata.get("record_id", "")) not in own
+        ][:_SIMILAR_KEPT]
+        allowed = self._customers.interactions_allowing_ai(
+            [str(hit.metadata.get("record_id", "")) for hit in hits]
+        )
+        for hit in hits:
             record = str(hit.metadata.get("record_id", ""))
-            if record in own:
-                continue
-            if not self._customers.interaction_allows_ai(record):
+            if record not in allowed:
                 collector.exclude(
                     "similar_interaction", "its customer withdrew AI-assistance consent"
                 )
@@ -483,6 +553,31 @@ class ContextAssembler:
         )
 
 
+@dataclass(frozen=True)
+class _Found:
+    query: str
+    passages: list[Passage]
+    similar: list[Hit]
+
+
+@dataclass
+class _PendingSearch:
+    """Vector queries under way: sections, documents, similar interactions."""
+
+    query: str
+    futures: tuple["Future[list[Hit]]", ...]
+    timer: "_Timer"
+    started: float
+    retriever: Retriever
+    k: int
+
+    def result(self) -> _Found:
+        sections, documents, similar = (f.result() for f in self.futures)
+        passages = self.retriever.fuse(sections, documents, self.k)
+        self.timer.add("retrieval", (time.perf_counter() - self.started) * 1000)
+        return _Found(self.query, passages, similar)
+
+
 class _Timer:
     def __init__(self, timings: dict[str, float]) -> None:
         self._timings = timings
@@ -493,5 +588,7 @@ class _Timer:
         try:
             yield
         finally:
-            elapsed = (time.perf_counter() - start) * 1000
-            self._timings[step] = round(self._timings.get(step, 0.0) + elapsed, 2)
+            self.add(step, (time.perf_counter() - start) * 1000)
+
+    def add(self, step: str, elapsed_ms: float) -> None:
+        self._timings[step] = round(self._timings.get(step, 0.0) + elapsed_ms, 2)

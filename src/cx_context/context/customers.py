@@ -521,23 +521,50 @@ class CustomerStore:
 
     def interaction_allows_ai(self, interaction_id: str) -> bool:
         """Whether the customer behind an interaction lets AI assistance use it."""
+        return interaction_id in self.interactions_allowing_ai([interaction_id])
+
+    def interactions_allowing_ai(self, interaction_ids: Sequence[str]) -> set[str]:
+        """Those of the interactions whose customer lets AI assistance use them.
+
+        An interaction linked to nobody, or whose customer decided nothing,
+        follows the default for AI assistance; otherwise the latest decision
+        in force decides. Two queries, whatever the number of interactions.
+        """
+        ids = set(interaction_ids)
+        if not ids:
+            return set()
+        default = Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
+        now = datetime.now(UTC)
         with self._sessions() as session:
-            link = session.get(InteractionLinkRow, interaction_id)
-            if link is None:
-                return Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
-            latest = session.scalar(
+            owner = {
+                link.interaction_id: self._survivor(session, link.party_id)
+                for link in session.scalars(
+                    select(InteractionLinkRow).where(
+                        InteractionLinkRow.interaction_id.in_(ids)
+                    )
+                )
+            }
+            latest: dict[str, ConsentRow] = {}
+            for row in session.scalars(
                 select(ConsentRow)
-                .where(ConsentRow.party_id == self._survivor(session, link.party_id))
+                .where(ConsentRow.party_id.in_(set(owner.values())))
                 .where(ConsentRow.purpose == Purpose.AI_ASSISTANCE.value)
-                .order_by(ConsentRow.decided_at.desc())
-                .limit(1)
-            )
-        if latest is None:
-            return Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
-        expires = latest.expires_at
-        return latest.status == "granted" and (
-            expires is None or utc(expires) > datetime.now(UTC)
-        )
+                .order_by(ConsentRow.decided_at)
+            ):
+                latest[row.party_id] = row
+        allowed = set()
+        for interaction_id in ids:
+            decision = latest.get(owner.get(interaction_id, ""))
+            if decision is None:
+                ok = default
+            else:
+                expires = decision.expires_at
+                ok = decision.status == "granted" and (
+                    expires is None or utc(expires) > now
+                )
+            if ok:
+                allowed.add(interaction_id)
+        return allowed
 
     @staticmethod
     def _survivor(session: Session, party_id: str) -> str:

@@ -266,6 +266,10 @@ class Summarizer:
         interaction = self._catalog.interaction(interaction_id)
         if interaction is None:
             raise NotFoundError(f"no interaction with id {interaction_id!r}")
+        return self.summarize_stored(interaction)
+
+    def summarize_stored(self, interaction: StoredInteraction) -> Summary:
+        """The summary of an interaction already read from the catalog."""
         return summarize_interaction(interaction, self._max_actions, self._max_problems)
 
 

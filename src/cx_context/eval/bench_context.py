@@ -73,17 +73,45 @@ class ContextBenchmark:
         "dstc11-track5/knowledge.json",
     )
 
-    def run(self, progress: Progress) -> dict[str, Any]:
+    def run(self, progress: Progress, workdir: Path | None = None) -> dict[str, Any]:
+        """Build the estate (or reuse the one in `workdir`) and time the questions.
+
+        A `workdir` keeps the estate for the next run with the same sizes and
+        vault key, so that a change can be measured without rebuilding it.
+        """
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="cx-bench-context-") as tmp:
+            folder = workdir or Path(tmp)
             services = Services(
-                Settings(data_dir=Path(tmp), vault_key=self.vault_key, top_k=self.k)
+                Settings(data_dir=folder, vault_key=self.vault_key, top_k=self.k)
             )
             services.warm_up()
-            real_chunks = self._knowledge(services, progress)
-            self._pad(services, progress)
-            customer_ids = self._customers(services, progress)
-            linked = self._interactions(services, customer_ids, progress)
+            marker = folder / "estate.json"
+            wanted = [self.chunks, self.customers, self.interactions, self.knowledge]
+            if marker.is_file() and json.loads(marker.read_text())["sizes"] == [
+                *wanted[:3],
+                list(self.knowledge),
+            ]:
+                estate = json.loads(marker.read_text())
+                real_chunks = estate["real_chunks"]
+                customer_ids = estate["customers"]
+                linked = [tuple(pair) for pair in estate["linked"]]
+                progress(f"reusing the estate in {folder}")
+            else:
+                real_chunks = self._knowledge(services, progress)
+                self._pad(services, progress)
+                customer_ids = self._customers(services, progress)
+                linked = self._interactions(services, customer_ids, progress)
+                marker.write_text(
+                    json.dumps(
+                        {
+                            "sizes": [*wanted[:3], list(self.knowledge)],
+                            "real_chunks": real_chunks,
+                            "customers": customer_ids,
+                            "linked": linked,
+                        }
+                    )
+                )
             questions = self._questions()
             progress(f"timing {len(questions)} questions (after {self.warmup})")
             bare, ours = self._time(services, questions, linked)

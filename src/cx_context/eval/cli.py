@@ -142,6 +142,14 @@ def context_latency(
     ] = 100_000,
     customers: Annotated[int, typer.Option(min=1, help="Customers to store.")] = 10_000,
     questions: Annotated[int, typer.Option(min=1, help="Questions to time.")] = 200,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the estate here and reuse it on the next run."),
+    ] = None,
+    vault_key_file: Annotated[
+        Path | None,
+        typer.Option(help="Vault key for a kept estate (default: a new one)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object.")
     ] = False,
@@ -158,9 +166,13 @@ def context_latency(
         chunks=chunks,
         customers=customers,
         questions=questions,
-        vault_key=new_key(),
+        vault_key=(
+            vault_key_file.read_text(encoding="ascii").strip()
+            if vault_key_file
+            else new_key()
+        ),
     )
-    result = bench.run(lambda message: err.print(message, highlight=False))
+    result = bench.run(lambda message: err.print(message, highlight=False), workdir)
     if as_json:
         print(json.dumps(result))
         return

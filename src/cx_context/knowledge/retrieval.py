@@ -77,10 +77,6 @@ def build_where(filters: Mapping[str, FilterValue] | None) -> dict[str, Any] | N
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _and(where: dict[str, Any] | None, clause: dict[str, Any]) -> dict[str, Any]:
-    return clause if where is None else {"$and": [where, clause]}
-
-
 class Retriever:
     """Dense retrieval of sections, weighted by how well their document matches.
 
@@ -118,13 +114,23 @@ class Retriever:
         if k <= 0:
             raise ValueError(f"k must be > 0, got {k}")
         where = build_where(filters)
-        pool = max(4 * k, 20)
-        sections = self._store.query(
-            Collection.KNOWLEDGE, vector, pool, _and(where, {"level": "section"})
-        )
+        size = self.pool_size(k)
+        sections = self._store.query(Collection.KNOWLEDGE, vector, size, where)
         documents = self._store.query(
-            Collection.KNOWLEDGE, vector, pool, _and(where, {"level": "document"})
+            Collection.KNOWLEDGE, vector, size, where, documents=True
         )
+        return self.fuse(sections, documents, k)
+
+    @staticmethod
+    def pool_size(k: int) -> int:
+        """How many sections and documents each query fetches, for k passages."""
+        return max(4 * k, 20)
+
+    def fuse(self, sections: list[Hit], documents: list[Hit], k: int) -> list[Passage]:
+        """The k best passages from a section query and a document query.
+
+        For callers that run the two queries themselves (side by side).
+        """
         # Chunks the injection screen flagged at ingest never leave the store.
         # Filtering after the query keeps the chunks stored before the flag
         # existed, which have no such key.
