@@ -223,3 +223,24 @@ def test_identity_rejects_bad_identifiers_with_a_clear_problem(sample_client):
     assert unknown.status_code == 422 and "fax" in unknown.json()["detail"]
     assert bad_phone.status_code == 422 and "phone number" in bad_phone.json()["detail"]
     assert missing.status_code == 404
+
+
+def test_reidentification_over_http_is_for_admin_and_risk_only(sample_client):
+    denied = sample_client.post(
+        "/v1/interactions/abcd-3592/reidentify",
+        json={"role": "agent", "reason": "curious"},
+    )
+    granted = sample_client.post(
+        "/v1/interactions/abcd-3592/reidentify",
+        json={"role": "risk", "reason": "complaint 42"},
+    )
+    unknown = sample_client.post(
+        "/v1/interactions/nope/reidentify", json={"role": "risk", "reason": "x"}
+    )
+
+    assert denied.status_code == 403 and "admin or risk" in denied.json()["detail"]
+    assert granted.status_code == 200
+    body = granted.json()
+    assert body["values_restored"] > 0 and body["risk_event_id"]
+    assert any("Crystal Minh" in t["text"] for t in body["turns"])
+    assert unknown.status_code == 404

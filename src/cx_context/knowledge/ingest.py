@@ -37,9 +37,11 @@ from cx_context.guardrails import (
     RedactionPolicy,
 )
 from cx_context.guardrails.injection import InjectionScreen, ScreenResult
+from cx_context.guardrails.pseudonyms import Replacement
 from cx_context.guardrails.risk_events import quarantined_chunk
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.riskrecords import Versions
+from cx_context.guardrails.vault import PseudonymVault
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.chunking import (
     Chunk,
@@ -164,6 +166,8 @@ class _Prepared:
     chunks: list[Chunk]
     unit: str
     flagged: dict[str, ScreenResult] = field(default_factory=dict)
+    # For interactions: what each placeholder of each turn replaced, for the vault.
+    pseudonyms: list[tuple[int, tuple[Replacement, ...]]] = field(default_factory=list)
 
 
 Progress = Callable[[int], None]
@@ -192,6 +196,7 @@ class Ingestor:
         batch_size: int = 32,
         screen: InjectionScreen | None = None,
         risk_log: RiskLog | None = None,
+        vault: PseudonymVault | None = None,
     ) -> None:
         self._redactor = redactor
         self._embedder = embedder
@@ -202,10 +207,15 @@ class Ingestor:
         self._batch_size = batch_size
         self._screen = screen
         self._risk_log = risk_log
+        self._vault = vault
 
     def _pipeline_fingerprint(self, policy: RedactionPolicy) -> str:
         entities = ",".join(sorted(policy.entities))
         screen = f"|{self._screen.fingerprint}" if self._screen else ""
+        # Turning the vault on re-processes interactions once, so that every
+        # stored one has its mappings kept.
+        if self._vault is not None and policy is CONVERSATION_POLICY:
+            screen += "|vault"
         return (
             f"redact:{policy.name}:{entities}:{policy.score_threshold}|"
             f"{self._chunker.fingerprint}|embed:{self._embedder.model_name}{screen}"
@@ -329,11 +339,14 @@ class Ingestor:
                 )
                 continue
             row: DocumentRow | InteractionRow
+            pseudonyms: list[tuple[int, tuple[Replacement, ...]]] = []
             try:
                 if isinstance(record, KnowledgeDocument):
                     row, chunks = self._prepare_document(record, content_hash)
                 else:
-                    row, chunks = self._prepare_interaction(record, content_hash)
+                    row, chunks, pseudonyms = self._prepare_interaction(
+                        record, content_hash
+                    )
             except RedactionError as exc:
                 report.records.append(
                     _rejected(item.position, record.id, str(exc), item.unit)
@@ -348,6 +361,7 @@ class Ingestor:
                     row,
                     chunks,
                     item.unit,
+                    pseudonyms=pseudonyms,
                 )
             )
 
@@ -431,6 +445,8 @@ class Ingestor:
             )
             with self._sessions.begin() as session:
                 session.merge(entry.row)
+                if self._vault is not None and collection is Collection.INTERACTIONS:
+                    self._vault.replace(session, entry.record_id, entry.pseudonyms)
         except Exception:
             logger.exception("storing record %s failed", entry.record_id)
             if written:
@@ -530,7 +546,7 @@ class Ingestor:
 
     def _prepare_interaction(
         self, interaction: Interaction, content_hash: str
-    ) -> tuple[InteractionRow, list[Chunk]]:
+    ) -> tuple[InteractionRow, list[Chunk], list[tuple[int, tuple[Replacement, ...]]]]:
         known = [
             KnownValue(IDENTIFIER_ENTITY[identifier.kind], identifier.value)
             for identifier in interaction.customer_identifiers
@@ -541,6 +557,8 @@ class Ingestor:
         redacted = self._redactor.redact_many(
             texts, CONVERSATION_POLICY, PseudonymMap(), known
         )
+        # Parts 0..n-1 are the turns, part n the outcome.
+        pseudonyms = [(part, r.replacements) for part, r in enumerate(redacted)]
         outcome = redacted.pop().text if interaction.outcome else None
         turns = [
             TurnText(number=n, speaker=turn.speaker.value, text=r.text)
@@ -592,7 +610,7 @@ class Ingestor:
             content_hash=content_hash,
             chunk_count=len(chunks),
         )
-        return row, chunks
+        return row, chunks, pseudonyms
 
 
 def _rejected(

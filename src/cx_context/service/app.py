@@ -20,8 +20,10 @@ from cx_context.context.errors import (
     InvalidQuestionError,
     NotFoundError,
 )
+from cx_context.context.reidentification import ReidentificationRefusedError
 from cx_context.guardrails import RedactionError
 from cx_context.guardrails.errors import VaultKeyError
+from cx_context.guardrails.vault import RestoreError
 from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
 from cx_context.knowledge.ingest import IngestReport
@@ -123,6 +125,16 @@ def create_app(services: Services) -> FastAPI:
             str(exc),
             errors=[{"field": "question", "message": str(exc)}],
         )
+
+    @app.exception_handler(ReidentificationRefusedError)
+    async def refused(
+        request: Request, exc: ReidentificationRefusedError
+    ) -> JSONResponse:
+        return problem(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(RestoreError)
+    async def not_restorable(request: Request, exc: RestoreError) -> JSONResponse:
+        return problem(request, 409, "Cannot restore", str(exc))
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> JSONResponse:

@@ -37,6 +37,7 @@ from cx_context.service.cli_customers import (
     customers_app,
     events_app,
     identity_app,
+    reidentify_command,
     vault_app,
 )
 from cx_context.service.cli_risks import risks_app
@@ -62,6 +63,7 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(identity_app, name="identity")
 app.add_typer(risks_app, name="risks")
 app.command("context")(context_command)
+app.command("reidentify")(reidentify_command)
 
 
 @app.callback()

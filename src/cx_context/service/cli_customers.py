@@ -342,3 +342,24 @@ def resolve_identity(
         _plain(f"  candidate {candidate.party_id}: {candidate.confidence:.3f}")
     if interaction and resolution.accepted:
         _plain(f"linked {interaction} to {resolution.party_id}")
+
+
+def reidentify_command(
+    ctx: typer.Context,
+    interaction_id: Annotated[str, typer.Argument(help="Interaction id.")],
+    role: Annotated[str, typer.Option(help="Who asks: admin or risk.")],
+    reason: Annotated[str, typer.Option(help="Why; kept in the risk log as a hash.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show an interaction as it was said; admin and risk only, and logged."""
+    restored = services_of(ctx).reidentifier.restore(interaction_id, role, reason)
+    if as_json:
+        out.print_json(json.dumps(restored.to_dict()))
+        return
+    for turn in restored.turns:
+        _plain(f"[{turn.number}] {turn.speaker}: {turn.text}")
+    err.print(
+        f"{restored.values_restored} values restored; risk event "
+        f"{restored.risk_event_id}",
+        highlight=False,
+    )

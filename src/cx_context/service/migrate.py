@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect
 
 import cx_context.context.store  # noqa: F401 (registers the customer-record tables)
 from cx_context.guardrails.riskrecords import RiskBase
+from cx_context.guardrails.vault import VaultBase
 from cx_context.knowledge.database import Base
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ FIRST_REVISION = "0001"
 
 
 def target_metadata() -> list[MetaData]:
-    return [Base.metadata, RiskBase.metadata]
+    return [Base.metadata, RiskBase.metadata, VaultBase.metadata]
 
 
 def _config(connection: Connection) -> Config:

@@ -63,6 +63,13 @@ class MergeRequest(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
+class ReidentifyRequest(BaseModel):
+    role: str = Field(description="Who asks: only admin and risk may.")
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why; logged as a hash."
+    )
+
+
 class UndoRequest(BaseModel):
     undone_by: str = Field(min_length=1, max_length=200)
 
@@ -204,6 +211,22 @@ def post_resolve(body: ResolveRequest, services: ServicesDep) -> dict[str, Any]:
         **resolution.to_dict(),
         "linked_interaction": body.interaction_id if resolution.accepted else None,
     }
+
+
+@router.post(
+    "/v1/interactions/{interaction_id}/reidentify",
+    summary="The interaction as it was said (admin and risk only; logged)",
+)
+def post_reidentify(
+    request: Request,
+    interaction_id: str,
+    body: ReidentifyRequest,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    restored = services.reidentifier.restore(
+        interaction_id, body.role, body.reason, request.state.request_id
+    )
+    return restored.to_dict()
 
 
 @router.post("/v1/merges", summary="Record that two customers are one")

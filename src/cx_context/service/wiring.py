@@ -17,6 +17,7 @@ from cx_context.context.errors import NotFoundError
 from cx_context.context.events import EventApplier
 from cx_context.context.identity.model import Claims, Resolution
 from cx_context.context.identity.resolver import IdentityResolver, ResolverConfig
+from cx_context.context.reidentification import Reidentifier
 from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
@@ -24,6 +25,7 @@ from cx_context.guardrails.injection import InjectionScreen
 from cx_context.guardrails.output_checks import OutputChecker
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.sealing import Sealer
+from cx_context.guardrails.vault import PseudonymVault
 from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
 from cx_context.knowledge.database import make_engine, make_sessions
@@ -132,7 +134,16 @@ class Services:
             batch_size=self.settings.ingest_batch_size,
             screen=self.injection_screen,
             risk_log=self.risk_log,
+            vault=self.vault if self.has_vault_key else None,
         )
+
+    @cached_property
+    def vault(self) -> PseudonymVault:
+        return PseudonymVault(self.sealer)
+
+    @cached_property
+    def reidentifier(self) -> Reidentifier:
+        return Reidentifier(self.sessions, self.catalog, self.vault, self.risk_log)
 
     # Guardrails on what goes into a context and what comes out ------------
 
@@ -301,6 +312,9 @@ class Services:
     def warm_up(self) -> None:
         """Load the models and open the stores now rather than on the first request."""
         _ = self.redactor, self.embedder, self.store, self.sessions
+        # The first call of each model allocates its buffers: pay that here.
+        self.embedder.embed(["warm up"])
+        self.redactor.redact("warm up")
 
     def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
