@@ -195,3 +195,31 @@ def test_editing_one_risk_row_makes_risks_verify_fail_and_name_it(
     code, _, err = run(capsys, "--data-dir", str(data_dir), "risks", "verify")
     assert code == 1
     assert "row 1" in err and "edited" in err
+
+
+def test_the_planted_chunk_never_reaches_an_assembled_context(planted) -> None:  # type: ignore[no-untyped-def]
+    services, _ = planted
+    report = services.customers.upsert_many(
+        [{"id": "crm-9", "source_system": "crm", "name": "Dana Whitfield"}]
+    )
+    assert not report.problems
+
+    quarantined = set(services.report.quarantined)
+    for purpose in ("agent_assist", "bot_answer"):
+        bundle = services.assembler.assemble("crm-9", purpose, question=REFUND_QUESTION)
+        passages = bundle.of_kind("passage")
+        assert passages
+        assert not {p.provenance.chunk_id for p in passages} & quarantined
+        assert all("5000" not in item.text for item in bundle.items)
+        assert "ignore your previous" not in str(bundle.to_messages())
+    # The clean section of the planted document is still there to be used.
+    assert any(
+        p.provenance.record_id == "planted-refund-note"
+        for p in services.assembler.assemble(
+            "crm-9",
+            "agent_assist",
+            question="how long do refunds take to reach the card?",
+        ).of_kind("passage")
+    )
+    reasons = {row["decision"] for row in services.risk_log.rows()}
+    assert "quarantine" in reasons
