@@ -101,3 +101,37 @@ def test_a_bot_conversation_with_a_recorded_outcome_reports_it(services) -> None
     outcome = [line.text for line in summary.field_lines(Field.OUTCOME)]
     assert "The transfer has been processed." in outcome
     assert "Recorded outcome: completed" in outcome
+
+
+def test_every_summary_passes_the_output_check_before_it_leaves(sample_services):
+    for interaction_id in ("abcd-3592", "abcd-9489", "abcd-5798"):
+        summary = sample_services.summarizer.summarize(interaction_id)
+
+        assert summary.output_check == {"decision": "allow", "reasons": []}
+        assert summary.lines
+
+
+def test_a_summary_line_its_turn_does_not_support_withholds_the_summary(
+    sample_services,
+):
+    from dataclasses import replace
+
+    from cx_context.context.summaries import Field, SummaryLine
+
+    stored = sample_services.catalog.interaction("abcd-3592")
+    honest = sample_services.summarizer.summarize_stored(stored)
+    invented = replace(
+        honest,
+        lines=[
+            *honest.lines,
+            SummaryLine(
+                Field.ACTIONS, "agent", "A refund of $900 was approved today", [18]
+            ),
+        ],
+    )
+
+    checked = sample_services.summarizer._checked(invented, stored)
+
+    assert checked.lines == []
+    assert checked.output_check["decision"] != "allow"
+    assert checked.output_check["reasons"]

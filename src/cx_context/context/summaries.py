@@ -8,14 +8,19 @@ they carry. Every line quotes its sentence and names the turn it came from, so
 nothing in a summary can say more than the transcript did.
 """
 
+import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from cx_context.context.errors import NotFoundError
 from cx_context.context.text import sentences, word_count
+from cx_context.guardrails.decisions import Decision
+from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
+
+logger = logging.getLogger(__name__)
 
 
 class Field(StrEnum):
@@ -227,6 +232,8 @@ class Summary:
     turn_count: int
     lines: list[SummaryLine] = field(default_factory=list)
     generator: str = "extractive-v1"
+    # The guardrail output check: its decision and reasons, when one ran.
+    output_check: dict[str, Any] | None = None
 
     def field_lines(self, name: Field) -> list[SummaryLine]:
         return [line for line in self.lines if line.field is name]
@@ -243,6 +250,7 @@ class Summary:
                 name.value: [line.to_dict() for line in self.field_lines(name)]
                 for name in Field
             },
+            "output_check": self.output_check,
         }
 
 
@@ -256,9 +264,14 @@ class _Sentence:
 
 class Summarizer:
     def __init__(
-        self, catalog: Catalog, max_actions: int = 4, max_problems: int = 2
+        self,
+        catalog: Catalog,
+        max_actions: int = 4,
+        max_problems: int = 2,
+        checker: OutputChecker | None = None,
     ) -> None:
         self._catalog = catalog
+        self._checker = checker
         self._max_actions = max_actions
         self._max_problems = max_problems
 
@@ -266,7 +279,39 @@ class Summarizer:
         interaction = self._catalog.interaction(interaction_id)
         if interaction is None:
             raise NotFoundError(f"no interaction with id {interaction_id!r}")
-        return self.summarize_stored(interaction)
+        summary = self.summarize_stored(interaction)
+        return self._checked(summary, interaction) if self._checker else summary
+
+    def _checked(self, summary: Summary, interaction: StoredInteraction) -> Summary:
+        """The summary after the output check; withheld whole unless it passes.
+
+        Each line must be supported by the turn it cites and bring no personal
+        data that the transcript did not hold. An extractive summary passes by
+        construction; a generated one (from an LLM) must earn it.
+        """
+        assert self._checker is not None
+        turns = {turn.number: turn.text for turn in interaction.turns}
+        cited = sorted({n for line in summary.lines for n in line.turns if n in turns})
+        text = " ".join(
+            f"{line.text.rstrip('.!?')}. [{line.turns[0]}]"
+            for line in summary.lines
+            if line.turns
+        )
+        if not text:
+            return replace(summary, output_check={"decision": "allow", "reasons": []})
+        check = self._checker.check(
+            text,
+            [SourcePassage(n, turns[n], f"{interaction.id}#turn-{n}") for n in cited],
+        )
+        verdict = {"decision": check.decision.value, "reasons": check.reasons}
+        if check.decision is Decision.ALLOW:
+            return replace(summary, output_check=verdict)
+        logger.warning(
+            "summary of %s withheld by the output check: %s",
+            interaction.id,
+            check.decision.value,
+        )
+        return replace(summary, lines=[], output_check=verdict)
 
     def summarize_stored(self, interaction: StoredInteraction) -> Summary:
         """The summary of an interaction already read from the catalog."""

@@ -117,6 +117,10 @@ class SummaryResponse(BaseModel):
     turn_count: int
     generator: str
     fields: dict[str, list[SummaryLineOut]]
+    output_check: dict[str, Any] | None = Field(
+        default=None,
+        description="The guardrail output check: decision and reasons.",
+    )
 
 
 class HealthResponse(BaseModel):

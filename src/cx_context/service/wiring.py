@@ -187,7 +187,7 @@ class Services:
 
     @cached_property
     def summarizer(self) -> Summarizer:
-        return Summarizer(self.catalog)
+        return Summarizer(self.catalog, checker=self.output_checker)
 
     # The unified customer record ------------------------------------------
 
