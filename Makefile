@@ -45,7 +45,7 @@ demo: install $(VAULT_KEY_FILE)
 	@echo "== 6. A redacted summary of a real conversation; every line cites its turn"
 	$(CX) summarize abcd-3592
 	@echo "== 7. The context an agent gets for that chat: record, open case, transcript, policy, each with its source"
-	$(CX) context abcd-customer-cminh730 --interaction abcd-3592 --budget 900
+	$(CX) context abcd-customer-3592 --interaction abcd-3592 --budget 900
 
 test: install
 	$(BIN)/pytest

@@ -127,8 +127,8 @@ def sample_services(tmp_path_factory, redactor, embedder) -> Iterator[Services]:
     svc.close()
 
 
-WITHDRAWN = "abcd-customer-aphoenix939"  # withdrew AI-assistance consent
-FLAGGED = "abcd-customer-cminh730"  # carries a high-severity risk flag
+WITHDRAWN = "abcd-customer-9489"  # withdrew AI-assistance consent
+FLAGGED = "abcd-customer-3592"  # carries a high-severity risk flag
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

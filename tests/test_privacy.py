@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import DIALOGUES, GUIDELINES
+from conftest import DIALOGUES, GUIDELINES, TEST_VAULT_KEY
 from cx_context.knowledge.adapters import read_interactions
 from cx_context.service.app import create_app
 from cx_context.service.cli import main
@@ -73,6 +73,9 @@ def test_no_scenario_value_is_stored_or_logged(
     monkeypatch, tmp_path: Path, debug_log, capsys, redactor, embedder
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("CX_LOG_LEVEL", "DEBUG")  # the CLI logs everything it can
+    key_file = tmp_path / "vault.key"
+    key_file.write_text(TEST_VAULT_KEY)
+    monkeypatch.setenv("CX_VAULT_KEY_FILE", str(key_file))
     values = scenario_values()
     assert len(values) > 40
     data_dir = tmp_path / "data"
@@ -90,7 +93,17 @@ def test_no_scenario_value_is_stored_or_logged(
 
     # The demo, from the command line.
     run("ingest", "knowledge", str(GUIDELINES))
+    run("customers", "import", str(DIALOGUES), "--format", "abcd")
     run("ingest", "interactions", str(DIALOGUES), "--format", "abcd")
+    shown = [
+        run("customers", "show", "abcd-customer-3592"),
+        run("customers", "timeline", "abcd-customer-3592"),
+        run("context", "abcd-customer-3592", "--interaction", "abcd-3592", "--json"),
+        run("identity", "resolve", "--name", "crystal minh", "--postcode", "75227"),
+    ]
+    # Re-identification shows the values to a risk lead, by design; its
+    # output is left out of the check, but nothing of it may be stored or logged.
+    run("reidentify", "abcd-3592", "--role", "risk", "--reason", "privacy test")
     asked = run(
         "ask",
         "I'm Crystal Minh, cminh730@email.com, order 3348917502: where is my refund?",
@@ -133,4 +146,4 @@ def test_no_scenario_value_is_stored_or_logged(
     assert '"level": "debug"' in log or '"level": "info"' in log, "the run logged"
     assert leaks(log.encode(), values) == set()
     assert leaks(answer.text.encode(), values) == set()
-    assert leaks("".join([asked, *summaries]).encode(), values) == set()
+    assert leaks("".join([asked, *summaries, *shown]).encode(), values) == set()

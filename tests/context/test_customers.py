@@ -193,3 +193,22 @@ def test_a_wrong_vault_key_is_a_clear_error(record_services):
         other.unseal(sealed)
     with pytest.raises(VaultKeyError, match="32 bytes"):
         Sealer("c2hvcnQ=")
+
+
+def test_a_different_vault_key_is_refused_before_anything_is_written(
+    record_services, tmp_path
+):
+    from conftest import make_services
+    from cx_context.guardrails.sealing import new_key
+
+    assert not record_services.customers.upsert_many([customer()]).problems
+    url = record_services.settings.sqlalchemy_url
+    other = make_services(tmp_path / "other", database_url=url, vault_key=new_key())
+
+    with pytest.raises(VaultKeyError, match="not the one this database was sealed"):
+        other.customers.upsert_many([customer("crm-2")])
+    other.close()
+    assert record_services.customers.find("email", "dana.whitfield@example.com") == [
+        "crm-1"
+    ]
+    assert not record_services.customers.exists("crm-2")

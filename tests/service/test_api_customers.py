@@ -194,7 +194,7 @@ def test_identity_resolves_by_identifier_and_by_spoken_claims(sample_client):
 
     assert (by_email["status"], by_email["party_id"]) == (
         "matched",
-        "abcd-customer-cminh948",
+        "abcd-customer-5798",
     )
     assert by_claims["party_id"] == FLAGGED and by_claims["confidence"] >= 0.99
     assert "postcode exact" in by_claims["explanation"]
@@ -202,7 +202,7 @@ def test_identity_resolves_by_identifier_and_by_spoken_claims(sample_client):
     assert name_only["status"] == "ambiguous" and name_only["party_id"] is None
     assert {c["party_id"] for c in name_only["candidates"]} == {
         FLAGGED,
-        "abcd-customer-cminh948",
+        "abcd-customer-5798",
     }
     assert "crystal" not in str(name_only).lower()
 

@@ -41,7 +41,7 @@ def test_the_demo_flow_links_chats_to_customers_and_assembles_a_context(
         capsys,
         *d,
         "context",
-        "abcd-customer-cminh730",
+        "abcd-customer-3592",
         "--interaction",
         "abcd-3592",
         "--json",
@@ -54,7 +54,7 @@ def test_the_demo_flow_links_chats_to_customers_and_assembles_a_context(
         "abcd-product-defect-return-due-to-size"
     )
 
-    code, out, _ = run(capsys, *d, "customers", "timeline", "abcd-customer-cminh730")
+    code, out, _ = run(capsys, *d, "customers", "timeline", "abcd-customer-3592")
     assert code == 0 and "abcd-3592" in out and "agent_transfer" in out
     code, out, _ = run(
         capsys, *d, "identity", "resolve", "--name", "crystal minh", "--json"

@@ -38,18 +38,16 @@ def read_customers(
     return read_abcd_customers(path)
 
 
-def abcd_customer_id(personal: Mapping[str, Any]) -> str | None:
-    """A stable id for an ABCD scenario's customer, from their strongest identifier.
+def abcd_customer_id(dialogue: Mapping[str, Any]) -> str | None:
+    """A stable id for the customer of one ABCD scenario, named after its dialogue.
 
-    Two scenarios can share a name and be different people (ABCD has two
-    "crystal minh" with different emails), so the name alone never makes the id.
+    ABCD has no customer ids, and an id must never carry personal data (it is
+    stored, logged and shown in the clear), so neither the username nor the
+    phone number may make it. Two scenarios of the same person become two
+    customers; identity resolution is what finds them to be one.
     """
-    for field in ("username", "account_id", "email", "phone"):
-        value = str(personal.get(field) or "").strip()
-        if value:
-            compact = "".join(c for c in value.casefold() if c.isalnum())
-            return f"abcd-customer-{compact}"
-    return None
+    convo_id = str(dialogue.get("convo_id") or "").strip()
+    return f"abcd-customer-{convo_id}" if convo_id.isalnum() else None
 
 
 def read_abcd_customers(path: Path) -> Iterator[Parsed[CustomerIn]]:
@@ -68,9 +66,9 @@ def read_abcd_customers(path: Path) -> Iterator[Parsed[CustomerIn]]:
             continue
         personal = scenario.get("personal") or {}
         order = scenario.get("order") or {}
-        party_id = abcd_customer_id(personal)
+        party_id = abcd_customer_id(dialogue)
         if party_id is None:
-            message = "scenario.personal: no username, account id, email or phone"
+            message = "convo_id: missing or not alphanumeric"
             yield reject(path.name, position, message)
             continue
         yield validate(

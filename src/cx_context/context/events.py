@@ -101,8 +101,11 @@ class EventApplier:
             return EventOutcome(position, event_id, "rejected", str(exc))
         event_id = event.get_id()
         with self._sessions() as session:
-            if session.get(EventRow, event_id) is not None:
-                return EventOutcome(position, event_id, "duplicate", "already received")
+            earlier = session.get(EventRow, event_id)
+            # A rejected event may be sent again (its customer may exist now);
+            # only an applied one is a duplicate.
+            if earlier is not None and earlier.status == "applied":
+                return EventOutcome(position, event_id, "duplicate", "already applied")
         time = event.get_time()
         lag = (received - utc(time)).total_seconds() if time else None
         if time is not None and utc(time) > received:
@@ -135,6 +138,15 @@ class EventApplier:
         status = "rejected" if reason else "applied"
         try:
             with self._sessions.begin() as session:
+                earlier = session.get(EventRow, event.get_id())
+                if earlier is not None and earlier.status == "applied":
+                    # The same id was applied meanwhile, by another request.
+                    return EventOutcome(
+                        position, event.get_id(), "duplicate", "already applied"
+                    )
+                if earlier is not None:
+                    session.delete(earlier)
+                    session.flush()
                 session.add(
                     EventRow(
                         id=event.get_id(),
@@ -152,7 +164,7 @@ class EventApplier:
         except IntegrityError:
             # The same id arrived concurrently and was recorded first.
             return EventOutcome(
-                position, event.get_id(), "duplicate", "already received"
+                position, event.get_id(), "duplicate", "already applied"
             )
         if reason:
             logger.info("event %s rejected: %s", event.get_id(), reason)

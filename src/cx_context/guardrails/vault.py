@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from cx_context.guardrails.errors import GuardrailError
+from cx_context.guardrails.errors import GuardrailError, VaultKeyError
 from cx_context.guardrails.pseudonyms import Replacement
 from cx_context.guardrails.sealing import Sealer
 
@@ -36,6 +36,45 @@ class PseudonymRow(VaultBase):
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KeyCheckRow(VaultBase):
+    """A value sealed with the data directory's vault key, to recognise the key."""
+
+    __tablename__ = "vault_key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+_KEY_CHECK = "cx-context vault key check"
+
+
+def check_vault_key(session: Session, sealer: Sealer) -> None:
+    """Refuse a key that is not the one this database's values were sealed with.
+
+    The first key used is remembered (a sealed constant); every later one must
+    open it. Without this, a wrong key would seal new values that the right
+    key cannot open, and lookups across old and new records would break.
+    """
+    row = session.get(KeyCheckRow, 1)
+    if row is None:
+        session.add(
+            KeyCheckRow(
+                id=1, sealed=sealer.seal(_KEY_CHECK), stored_at=datetime.now(UTC)
+            )
+        )
+        return
+    try:
+        opened = sealer.unseal(row.sealed)
+    except VaultKeyError:
+        opened = None
+    if opened != _KEY_CHECK:
+        raise VaultKeyError(
+            "the vault key is not the one this database was sealed with; nothing "
+            "was read or written (set CX_VAULT_KEY or CX_VAULT_KEY_FILE to that key)"
+        )
 
 
 class RestoreError(GuardrailError):

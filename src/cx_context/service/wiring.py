@@ -25,7 +25,7 @@ from cx_context.guardrails.injection import InjectionScreen
 from cx_context.guardrails.output_checks import OutputChecker
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.sealing import Sealer
-from cx_context.guardrails.vault import PseudonymVault
+from cx_context.guardrails.vault import PseudonymVault, check_vault_key
 from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
 from cx_context.knowledge.database import make_engine, make_sessions
@@ -204,7 +204,10 @@ class Services:
                 "`cx-context vault new-key --out FILE`, keep it outside the data "
                 "directory and set CX_VAULT_KEY_FILE=FILE"
             )
-        return Sealer(key)
+        sealer = Sealer(key)
+        with self.sessions.begin() as session:
+            check_vault_key(session, sealer)
+        return sealer
 
     @cached_property
     def customers(self) -> CustomerStore:
