@@ -186,3 +186,22 @@ def test_documents_keep_their_sections_and_metadata(services) -> None:  # type: 
         assert row.summary == "refunds and returns"
         assert row.sections[0]["heading"] == "Overview"
         assert row.chunk_count == len(row.sections) + 1
+
+
+def test_an_interaction_dated_in_the_future_is_rejected(services) -> None:  # type: ignore[no-untyped-def]
+    from cx_context.knowledge.adapters.base import validate
+    from cx_context.knowledge.records import Interaction
+
+    future = {
+        "id": "late-1",
+        "channel": "chat",
+        "source_system": "web",
+        "started_at": "2099-01-01T00:00:00Z",
+        "turns": [{"speaker": "customer", "text": "hello"}],
+    }
+    report = services.ingestor.ingest_interactions(
+        [validate(Interaction, future, "f.jsonl", 1, "line")], "f.jsonl"
+    )
+
+    [problem] = report.problems
+    assert "started_at is in the future" in (problem.problem or "")

@@ -244,3 +244,14 @@ def test_reidentification_over_http_is_for_admin_and_risk_only(sample_client):
     assert body["values_restored"] > 0 and body["risk_event_id"]
     assert any("Crystal Minh" in t["text"] for t in body["turns"])
     assert unknown.status_code == 404
+
+
+def test_identity_requests_that_offer_nothing_or_unknown_fields_are_422(client):
+    empty = client.post("/v1/identity/resolve", json={})
+    stray = client.post("/v1/identity/resolve", json={"phone": "0412 555 019"})
+
+    assert empty.status_code == 422
+    assert (
+        "at least one of identifiers, name, postcode or dob" in empty.json()["detail"]
+    )
+    assert stray.status_code == 422 and stray.json()["errors"][0]["field"] == "phone"

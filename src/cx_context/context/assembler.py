@@ -22,10 +22,18 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from cx_context.context.customers import CustomerStore
-from cx_context.context.errors import InvalidQuestionError, NotFoundError
+from cx_context.context.errors import (
+    InvalidQuestionError,
+    NotFoundError,
+    QuestionRefusedError,
+)
 from cx_context.context.records import CustomerView, Purpose
 from cx_context.context.summaries import FIELD_TITLES, Field, Summarizer
 from cx_context.context.timeline import Timeline, build_timeline
+from cx_context.guardrails.injection import InjectionScreen
+from cx_context.guardrails.risk_events import refused_question
+from cx_context.guardrails.risklog import RiskLog
+from cx_context.guardrails.riskrecords import Actor, Versions
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
 from cx_context.knowledge.retrieval import Passage, Retriever
 from cx_context.knowledge.vectorstore import Collection, Hit, VectorStore
@@ -212,7 +220,11 @@ class ContextAssembler:
         k: int = 5,
         max_question_chars: int = 2_000,
         summarizer: Summarizer | None = None,
+        screen: InjectionScreen | None = None,
+        risk_log: RiskLog | None = None,
     ) -> None:
+        self._screen = screen
+        self._risk_log = risk_log
         self._customers = customers
         self._summarizer = summarizer
         self._catalog = catalog
@@ -261,6 +273,7 @@ class ContextAssembler:
             # queries (native code, no GIL held) run while the record is read.
             with timer("query"):
                 query = self._redact(question.strip())
+                self._refuse_if_flagged(question.strip(), query, purpose)
             pending = self._start_search(query, timer)
             try:
                 collector = self._gather_record(
@@ -321,6 +334,33 @@ class ContextAssembler:
             )
             self._timeline_items(collector, timeline, interactions, interaction_id)
         return collector
+
+    def _refuse_if_flagged(
+        self, question: str, redacted: str, purpose: AssemblyPurpose
+    ) -> None:
+        """A question that tries to steer the model goes no further, logged."""
+        if self._screen is None:
+            return
+        # The screen reads the question as typed, in memory; only the hash of
+        # its redacted form reaches the risk log.
+        screened = self._screen.screen(question)
+        if not screened.flagged:
+            return
+        if self._risk_log is not None:
+            self._risk_log.append(
+                refused_question(
+                    screened,
+                    redacted,
+                    {},
+                    Versions(index="chroma:knowledge"),
+                    Actor("assembler", purpose.value),
+                )
+            )
+        raise QuestionRefusedError(
+            "the question was refused by the prompt-injection screen "
+            f"({', '.join(screened.fired)}; score {screened.score:.2f}, threshold "
+            f"{screened.threshold:.2f}); no context was assembled for it"
+        )
 
     def _start_search(self, query: str, timer: "_Timer") -> "_PendingSearch":
         """Embed a redacted query and start its three vector queries.

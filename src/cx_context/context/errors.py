@@ -19,3 +19,7 @@ class RecordError(ContextError):
 
 class ConflictError(ContextError):
     """A change that contradicts what the store already holds (a conflicting merge)."""
+
+
+class QuestionRefusedError(ContextError):
+    """A question the prompt-injection screen flagged; it is not passed on."""

@@ -1,6 +1,6 @@
 """Canonical records: every source system's data is turned into these."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -62,6 +62,10 @@ class Turn(_Record):
     timestamp: datetime | None = None
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class Interaction(_Record):
     """One call, chat, email thread, message exchange, web form or bot conversation."""
 
@@ -77,6 +81,13 @@ class Interaction(_Record):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "Interaction":
+        # A contact cannot have happened later than now; clocks of source
+        # systems may run a little ahead, so five minutes are allowed.
+        latest = datetime.now(UTC) + timedelta(minutes=5)
+        for name in ("started_at", "ended_at"):
+            value = getattr(self, name)
+            if value is not None and _aware(value) > latest:
+                raise ValueError(f"{name} is in the future: {value.isoformat()}")
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             raise ValueError(
                 f"ended_at ({self.ended_at.isoformat()}) is before "

@@ -19,6 +19,7 @@ from cx_context.context.errors import (
     ContextError,
     InvalidQuestionError,
     NotFoundError,
+    QuestionRefusedError,
 )
 from cx_context.context.reidentification import ReidentificationRefusedError
 from cx_context.guardrails import RedactionError
@@ -135,6 +136,18 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(RestoreError)
     async def not_restorable(request: Request, exc: RestoreError) -> JSONResponse:
         return problem(request, 409, "Cannot restore", str(exc))
+
+    @app.exception_handler(QuestionRefusedError)
+    async def refused_question(
+        request: Request, exc: QuestionRefusedError
+    ) -> JSONResponse:
+        return problem(
+            request,
+            422,
+            "Question refused",
+            str(exc),
+            errors=[{"field": "question", "message": str(exc)}],
+        )
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> JSONResponse:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cx_context.context.assembler import AssemblyPurpose
 from cx_context.context.identity.model import Claims
@@ -85,6 +85,9 @@ class IdentifierClaim(BaseModel):
 class ResolveRequest(BaseModel):
     """What a contact offered: identifiers, and spoken or typed name, postcode, DOB.
 
+    Fields not named here are refused (a `phone` at the top level belongs in
+    `identifiers`), and so is a request that offers nothing.
+
     Each of name, postcode and dob is a string (one attempt), a list of
     strings (several attempts) or a list of lists (attempts, each with its
     speech-recognition alternatives, best first).
@@ -97,6 +100,14 @@ class ResolveRequest(BaseModel):
     interaction_id: str | None = Field(
         default=None, description="Link this interaction when a match is accepted."
     )
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _offers_something(self) -> "ResolveRequest":
+        if not (self.identifiers or self.name or self.postcode or self.dob):
+            raise ValueError("give at least one of identifiers, name, postcode or dob")
+        return self
 
 
 def _batch_status(total: int, rejected: int) -> int:

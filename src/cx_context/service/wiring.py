@@ -238,6 +238,8 @@ class Services:
             k=self.settings.top_k,
             max_question_chars=self.settings.max_question_chars,
             summarizer=self.summarizer,
+            screen=self.injection_screen,
+            risk_log=self.risk_log,
         )
 
     def identity_resolver(self) -> IdentityResolver:
