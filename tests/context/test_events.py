@@ -178,3 +178,30 @@ def test_a_rejected_event_can_be_sent_again_once_it_can_apply(store):
     assert [c.id for c in store.customers.get("crm-8").open_cases] == ["case-7"]
     with store.sessions() as session:
         assert session.get(EventRow, "e-5").status == "applied"
+
+
+def test_an_identifier_of_another_customer_is_not_taken_over_by_an_event(store):
+    store.customers.upsert_many(
+        [
+            {
+                "id": "crm-8",
+                "source_system": "crm",
+                "identifiers": [{"kind": "email", "value": "sam@example.com"}],
+            }
+        ]
+    )
+
+    outcome = store.events.apply(
+        _event(
+            "e-6",
+            "cx.identifier.seen",
+            {
+                "party_id": "crm-7",
+                "identifier": {"kind": "email", "value": "SAM@example.com"},
+            },
+        )
+    )
+
+    assert outcome.status == "rejected"
+    assert "held by customer crm-8" in (outcome.reason or "")
+    assert store.customers.find("email", "sam@example.com") == ["crm-8"]

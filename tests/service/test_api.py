@@ -108,6 +108,7 @@ def test_invalid_json_is_a_readable_422(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "JSON decode error" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "body"
 
 
 def test_answers_cite_the_manual_or_abstain(sample_client: TestClient) -> None:
@@ -151,6 +152,7 @@ def test_health_docs_and_request_ids(sample_client: TestClient) -> None:
     health = sample_client.get("/healthz", headers={"x-request-id": "abc-123"})
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
+    assert health.json()["vault"] == "ok"
     assert health.headers["x-request-id"] == "abc-123"
 
     assert sample_client.get("/openapi.json").json()["info"]["title"] == "cx-context"
@@ -173,4 +175,19 @@ def test_a_batch_over_the_limit_is_a_413(tmp_path, redactor, embedder) -> None: 
         )
     assert response.status_code == 413
     assert response.json()["detail"] == "the batch has 3 records, the limit is 2"
+    services.close()
+
+
+def test_health_is_degraded_when_the_vault_key_file_is_unreadable(
+    tmp_path, redactor, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    from conftest import make_services
+
+    services = make_services(
+        tmp_path / "data", vault_key=None, vault_key_file=tmp_path / "missing.key"
+    )
+    with TestClient(create_app(services)) as client:
+        health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["vault"].startswith("error")
     services.close()

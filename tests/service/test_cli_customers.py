@@ -74,7 +74,7 @@ def test_bad_customers_and_events_are_named_and_exit_1(capsys, data_dir, tmp_pat
     code, out, err = run(capsys, *d, "customers", "import", str(batch))
     assert code == 1
     assert "customers stored: 1, rejected: 2" in out
-    assert "line 2" in err and "line 3: kind" in err
+    assert "line 2" in err and "line 3 (id c-2): kind" in err
     assert "Traceback" not in err
 
     events = tmp_path / "events.json"

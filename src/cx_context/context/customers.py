@@ -320,9 +320,22 @@ class CustomerStore:
             self._write_state(session, record, self._own_values(session, party))
 
     def add_identifier(self, party_id: str, identifier: IdentifierIn) -> None:
+        """Record an identifier seen for a party; one held by another is refused.
+
+        An identifier of another customer is evidence that the two may be one,
+        which is for identity resolution and a merge to decide, not an event.
+        """
         value = normalize_identifier(identifier.kind, identifier.value, self._region)
+        holders = set(self.find(identifier.kind, identifier.value))
         with self._sessions.begin() as session:
             party = self._live_party(session, party_id)
+            others = sorted(holders - {party.id})
+            if others:
+                raise ConflictError(
+                    f"this {identifier.kind.value} is held by customer "
+                    f"{', '.join(others)}; merge them if they are one, or correct "
+                    "the source"
+                )
             record = CustomerIn(id=party.id, source_system=party.source_system)
             self._write_identifiers(session, record, [(identifier, value)])
 

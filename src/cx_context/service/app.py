@@ -90,7 +90,10 @@ def create_app(services: Services) -> FastAPI:
     ) -> JSONResponse:
         errors = [
             {
-                "field": ".".join(str(part) for part in e["loc"] if part != "body")
+                # A body that is not JSON has the character offset as its place.
+                "field": "body"
+                if e.get("type") == "json_invalid"
+                else ".".join(str(part) for part in e["loc"] if part != "body")
                 or "body",
                 "message": e["msg"],
             }

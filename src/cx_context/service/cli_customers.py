@@ -65,15 +65,28 @@ def import_customers(
     records = [p.record for p in parsed if p.record is not None]
     report = services.customers.upsert_many(records)
     # Positions in the report count valid records only; map them back to the file.
-    valid_positions = [p.position for p in parsed if p.record is not None]
-    problems = [
-        {"where": f"{p.unit} {p.position}", "error": p.problem.message}
+    valid = [p for p in parsed if p.record is not None]
+    problems: list[dict[str, Any]] = [
+        {
+            "position": p.position,
+            "where": f"{p.unit} {p.position}"
+            + (f" (id {p.problem.record_id})" if p.problem.record_id else ""),
+            "error": p.problem.message,
+        }
         for p in parsed
         if p.problem is not None
-    ] + [
-        {"where": f"record {valid_positions[q['position']]}", "error": q["error"]}
-        for q in report.problems
     ]
+    for q in report.problems:
+        entry = valid[q["position"]]
+        record_id = entry.record.id if entry.record else None
+        problems.append(
+            {
+                "position": entry.position,
+                "where": f"{entry.unit} {entry.position} (id {record_id})",
+                "error": q["error"],
+            }
+        )
+    problems.sort(key=lambda problem: int(problem["position"]))
     if as_json:
         out.print_json(json.dumps({"stored": len(report.stored), "rejected": problems}))
     else:

@@ -127,4 +127,5 @@ class HealthResponse(BaseModel):
     status: str
     database: str
     vector_store: str
+    vault: str | None = None
     chunks: dict[str, int] | None = None

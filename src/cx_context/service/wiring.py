@@ -280,10 +280,11 @@ class Services:
 
     @property
     def has_vault_key(self) -> bool:
-        try:
-            return self.settings.vault_key_text() is not None
-        except ValueError:
-            return False
+        """Whether a vault key is configured (an unusable one fails when used)."""
+        return (
+            self.settings.vault_key is not None
+            or self.settings.vault_key_file is not None
+        )
 
     def link_interactions(self, records: Sequence[Interaction]) -> dict[str, int]:
         """Link stored interactions to the customers their identifiers name.
@@ -339,9 +340,22 @@ class Services:
         except Exception as exc:
             logger.warning("vector store health check failed: %s", type(exc).__name__)
             checks["vector_store"] = f"error: {type(exc).__name__}"
+        # The customer record needs the vault key; without one it is off, with
+        # an unusable one it is broken.
+        if not self.has_vault_key:
+            checks["vault"] = "not configured"
+        else:
+            try:
+                _ = self.sealer
+                checks["vault"] = "ok"
+            except VaultKeyError as exc:
+                logger.warning("vault health check failed: %s", exc)
+                checks["vault"] = "error: see the service log"
         checks["status"] = (
             "ok"
-            if checks["database"] == "ok" and checks["vector_store"] == "ok"
+            if checks["database"] == "ok"
+            and checks["vector_store"] == "ok"
+            and not checks["vault"].startswith("error")
             else "degraded"
         )
         return checks
