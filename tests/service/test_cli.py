@@ -170,3 +170,26 @@ def test_a_missing_interaction_and_a_bad_filter_are_clear_errors(
     )
     assert code == 1
     assert "--filter must look like name=value, got 'audience'" in err
+
+
+def test_pii_settings_come_from_the_environment_and_bad_ones_are_named(
+    tmp_path, monkeypatch, capsys, redactor, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    from cx_context.service.settings import Settings
+    from cx_context.service.wiring import Services
+
+    monkeypatch.setenv("CX_PII_PHONE_REGIONS", '["GB"]')
+    monkeypatch.setenv(
+        "CX_PII_ID_PATTERNS",
+        '[{"entity_type": "ACCOUNT_ID", "name": "acme", "regex": "\\\\bAC-\\\\d{6}\\\\b",'
+        ' "score": 0.9}]',
+    )
+    services = Services(Settings(data_dir=tmp_path / "d"))
+    text = services.redactor.redact("my ref is AC-123456 thanks").text
+    assert text == "my ref is <ACCOUNT_ID_1> thanks"
+
+    monkeypatch.setenv("CX_PII_PHONE_REGIONS", '["XX"]')
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", str(tmp_path / "d"), "ask", "hello there"])
+    assert exited.value.code == 1
+    assert "phone_regions" in capsys.readouterr().err

@@ -1,11 +1,18 @@
 """One settings object for the whole service, read from CX_* environment variables."""
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cx_context.context.identity.resolver import DEFAULT_ACCEPT_THRESHOLD
+from cx_context.guardrails.pii_config import (
+    DEFAULT_ID_PATTERNS,
+    DEFAULT_PHONE_REGIONS,
+    IdPattern,
+    PiiConfig,
+)
 
 
 class Settings(BaseSettings):
@@ -51,6 +58,20 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, gt=0, le=50)
 
     log_level: str = "WARNING"
+
+    # The conversation PII detector.
+    pii_phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description='Regions whose national phone formats are found, e.g. ["AU","GB"].',
+    )
+    pii_id_patterns: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "Identifier shapes the organisation issues, beside the built-in ones: "
+            '[{"entity_type": "ACCOUNT_ID", "name": "acme account", "regex": '
+            '"\\bAC-\\d{6}\\b", "score": 0.6, "context": ["account"]}]'
+        ),
+    )
 
     # The unified customer record.
     vault_key: SecretStr | None = Field(
@@ -107,6 +128,30 @@ class Settings(BaseSettings):
                 f"CX_VAULT_KEY_FILE is {self.vault_key_file}, which cannot be read: "
                 f"{exc.strerror}"
             ) from None
+
+    def pii_config(self) -> PiiConfig:
+        """The detector's settings; PiiConfigError names what it cannot use."""
+        extra = []
+        for position, pattern in enumerate(self.pii_id_patterns):
+            try:
+                extra.append(
+                    IdPattern(
+                        entity_type=str(pattern["entity_type"]),
+                        name=str(pattern["name"]),
+                        regex=str(pattern["regex"]),
+                        score=float(pattern["score"]),
+                        context=tuple(str(word) for word in pattern.get("context", ())),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"CX_PII_ID_PATTERNS[{position}]: needs entity_type, name, regex "
+                    f"and score ({type(exc).__name__}: {exc})"
+                ) from None
+        return PiiConfig(
+            phone_regions=tuple(region.upper() for region in self.pii_phone_regions),
+            id_patterns=(*DEFAULT_ID_PATTERNS, *extra),
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -23,6 +23,7 @@ from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
 from cx_context.guardrails.injection import InjectionScreen
 from cx_context.guardrails.output_checks import OutputChecker
+from cx_context.guardrails.pii_config import PiiConfig, PiiConfigError
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.sealing import Sealer
 from cx_context.guardrails.vault import PseudonymVault, check_vault_key
@@ -66,11 +67,12 @@ def shared_embedder(batch_size: int) -> Embedder:
     return model
 
 
-def shared_redactor(spacy_model: str) -> PiiRedactor:
+def shared_redactor(spacy_model: str, config: PiiConfig | None = None) -> PiiRedactor:
+    config = config or PiiConfig()
     with _models_lock:
-        key = ("redactor", spacy_model)
+        key = ("redactor", (spacy_model, config))
         if key not in _MODELS:
-            _MODELS[key] = PiiRedactor.from_spacy_model(spacy_model)
+            _MODELS[key] = PiiRedactor.from_spacy_model(spacy_model, config)
         model = _MODELS[key]
     assert isinstance(model, PiiRedactor)
     return model
@@ -111,7 +113,11 @@ class Services:
 
     @cached_property
     def redactor(self) -> PiiRedactor:
-        return shared_redactor(self.settings.spacy_model)
+        try:
+            config = self.settings.pii_config()
+        except ValueError as exc:  # PiiConfigError is one too
+            raise PiiConfigError(f"invalid PII settings: {exc}") from None
+        return shared_redactor(self.settings.spacy_model, config)
 
     @cached_property
     def chunker(self) -> Chunker:
