@@ -181,8 +181,8 @@ def test_pii_settings_come_from_the_environment_and_bad_ones_are_named(
     monkeypatch.setenv("CX_PII_PHONE_REGIONS", '["GB"]')
     monkeypatch.setenv(
         "CX_PII_ID_PATTERNS",
-        '[{"entity_type": "ACCOUNT_ID", "name": "acme", "regex": "\\\\bAC-\\\\d{6}\\\\b",'
-        ' "score": 0.9}]',
+        '[{"entity_type": "ACCOUNT_ID", "name": "acme", '
+        '"regex": "\\\\bAC-\\\\d{6}\\\\b", "score": 0.9}]',
     )
     services = Services(Settings(data_dir=tmp_path / "d"))
     text = services.redactor.redact("my ref is AC-123456 thanks").text
