@@ -54,6 +54,23 @@ class EventOutcome:
     reason: str | None = None
     lag_seconds: float | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """As reported to a caller: positions count from 1."""
+        return {
+            "position": self.position + 1,
+            "id": self.id,
+            "status": self.status,
+            "reason": self.reason,
+            "lag_seconds": self.lag_seconds,
+        }
+
+
+def outcome_counts(outcomes: Sequence[EventOutcome]) -> dict[str, int]:
+    return {
+        status: sum(1 for o in outcomes if o.status == status)
+        for status in ("applied", "duplicate", "rejected")
+    }
+
 
 def parse_event(raw: Any) -> CloudEvent:
     """A structured-mode CloudEvent (JSON object) with the attributes we need."""

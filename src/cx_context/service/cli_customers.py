@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cx_context.context.assembler import AssemblyPurpose, ContextBundle
 from cx_context.context.customer_sources import CustomerFormat, read_customers
+from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.guardrails.sealing import new_key
 from cx_context.knowledge.adapters.base import load_json
@@ -218,20 +219,8 @@ def apply_events(
 ) -> None:
     """Apply state-change events once each; rejected ones say why."""
     outcomes = services_of(ctx).events.apply_many(read_events(path))
-    rows = [
-        {
-            "position": o.position + 1,
-            "id": o.id,
-            "status": o.status,
-            "reason": o.reason,
-            "lag_seconds": o.lag_seconds,
-        }
-        for o in outcomes
-    ]
-    counts = {
-        status: sum(1 for o in outcomes if o.status == status)
-        for status in ("applied", "duplicate", "rejected")
-    }
+    rows = [o.to_dict() for o in outcomes]
+    counts = outcome_counts(outcomes)
     if as_json:
         out.print_json(json.dumps({"counts": counts, "events": rows}))
     else:

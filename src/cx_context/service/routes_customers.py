@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
 from cx_context.knowledge.adapters.base import Parsed, validate
@@ -295,20 +296,8 @@ async def post_events(request: Request, services: ServicesDep) -> Response:
             f"the batch has {len(events)} events, the limit is {limit}",
         )
     outcomes = services.events.apply_many(events)
-    rows = [
-        {
-            "position": o.position + 1,
-            "id": o.id,
-            "status": o.status,
-            "reason": o.reason,
-            "lag_seconds": o.lag_seconds,
-        }
-        for o in outcomes
-    ]
-    counts = {
-        status: sum(1 for o in outcomes if o.status == status)
-        for status in ("applied", "duplicate", "rejected")
-    }
+    rows = [o.to_dict() for o in outcomes]
+    counts = outcome_counts(outcomes)
     body = {"counts": counts, "events": rows}
     status = _batch_status(len(events), counts["rejected"])
     if status == 422:
