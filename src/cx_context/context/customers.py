@@ -49,6 +49,7 @@ from cx_context.context.store import (
 )
 from cx_context.guardrails import KnownValue
 from cx_context.guardrails.sealing import Sealer
+from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.errors import describe_validation_error
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class CustomerStore:
     # Writing ---------------------------------------------------------------
 
     def upsert_many(self, items: Sequence[Any]) -> UpsertReport:
+        """Store records or dicts; a problem's position counts from 0."""
         report = UpsertReport()
         for position, item in enumerate(items):
             try:
@@ -125,16 +127,47 @@ class CustomerStore:
                     if isinstance(item, CustomerIn)
                     else CustomerIn.model_validate(item)
                 )
-                self.upsert(record)
             except ValidationError as exc:
                 report.problems.append(
                     {"position": position, "error": describe_validation_error(exc)}
                 )
-            except (RecordError, ConflictError, IdentityError) as exc:
-                report.problems.append({"position": position, "error": str(exc)})
-            else:
-                report.stored.append(record.id)
+                continue
+            self._upsert_reporting(record, report, {"position": position})
         return report
+
+    def upsert_parsed(self, parsed: Sequence[Parsed[CustomerIn]]) -> UpsertReport:
+        """Store what a reader parsed; each problem keeps its place in the input.
+
+        A problem has the record's `position` and `unit` (record or line) as
+        the reader gave them, its `id` when known and the `error`, in input
+        order, whether the reader or the store refused it.
+        """
+        report = UpsertReport()
+        for item in parsed:
+            place = {"position": item.position, "unit": item.unit}
+            if item.problem is not None:
+                report.problems.append(
+                    {
+                        **place,
+                        "id": item.problem.record_id,
+                        "error": item.problem.message,
+                    }
+                )
+            elif item.record is not None:
+                self._upsert_reporting(
+                    item.record, report, {**place, "id": item.record.id}
+                )
+        return report
+
+    def _upsert_reporting(
+        self, record: CustomerIn, report: UpsertReport, place: dict[str, Any]
+    ) -> None:
+        try:
+            self.upsert(record)
+        except (RecordError, ConflictError, IdentityError) as exc:
+            report.problems.append({**place, "error": str(exc)})
+        else:
+            report.stored.append(record.id)
 
     def upsert(self, record: CustomerIn) -> None:
         """Store one customer; all of it or, on any error, none of it."""

@@ -29,7 +29,7 @@ from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
 from cx_context.knowledge.ingest import IngestReport
 from cx_context.knowledge.records import Interaction, KnowledgeDocument
-from cx_context.service.problems import problem
+from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.schemas import (
@@ -46,6 +46,22 @@ from cx_context.service.wiring import Services
 logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+# Errors of our packages and the problem each becomes: status, title, and the
+# request field at fault ("" when the message names it, None for no `errors`).
+# The most specific class listed for an error decides.
+_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
+    NotFoundError: (404, "Not found", None),
+    UnknownFilterError: (422, "Invalid filter", "filters"),
+    InvalidQuestionError: (422, "Invalid question", "question"),
+    QuestionRefusedError: (422, "Question refused", "question"),
+    ReidentificationRefusedError: (403, "Not allowed", None),
+    RestoreError: (409, "Cannot restore", None),
+    ConflictError: (409, "Conflict", None),
+    # Record, identifier and claim errors: the message names field and rule.
+    ContextError: (422, "Invalid record", ""),
+}
 
 
 def create_app(services: Services) -> FastAPI:
@@ -106,62 +122,22 @@ def create_app(services: Services) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return problem(request, 404, "Not found", str(exc))
-
-    @app.exception_handler(UnknownFilterError)
-    async def bad_filter(request: Request, exc: UnknownFilterError) -> JSONResponse:
-        return problem(
-            request,
-            422,
-            "Invalid filter",
-            str(exc),
-            errors=[{"field": "filters", "message": str(exc)}],
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        status, title, field = next(
+            _DOMAIN_ERRORS[kind] for kind in type(exc).__mro__ if kind in _DOMAIN_ERRORS
         )
+        extra: dict[str, Any] = {}
+        if field is not None:
+            error = (
+                {"field": field, "message": str(exc)}
+                if field
+                else {"message": str(exc)}
+            )
+            extra["errors"] = [error]
+        return problem(request, status, title, str(exc), **extra)
 
-    @app.exception_handler(InvalidQuestionError)
-    async def bad_question(request: Request, exc: InvalidQuestionError) -> JSONResponse:
-        return problem(
-            request,
-            422,
-            "Invalid question",
-            str(exc),
-            errors=[{"field": "question", "message": str(exc)}],
-        )
-
-    @app.exception_handler(ReidentificationRefusedError)
-    async def refused(
-        request: Request, exc: ReidentificationRefusedError
-    ) -> JSONResponse:
-        return problem(request, 403, "Not allowed", str(exc))
-
-    @app.exception_handler(RestoreError)
-    async def not_restorable(request: Request, exc: RestoreError) -> JSONResponse:
-        return problem(request, 409, "Cannot restore", str(exc))
-
-    @app.exception_handler(QuestionRefusedError)
-    async def refused_question(
-        request: Request, exc: QuestionRefusedError
-    ) -> JSONResponse:
-        return problem(
-            request,
-            422,
-            "Question refused",
-            str(exc),
-            errors=[{"field": "question", "message": str(exc)}],
-        )
-
-    @app.exception_handler(ConflictError)
-    async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
-        return problem(request, 409, "Conflict", str(exc))
-
-    @app.exception_handler(ContextError)
-    async def bad_record(request: Request, exc: ContextError) -> JSONResponse:
-        # Record, identifier and claim errors: the message names field and rule.
-        return problem(
-            request, 422, "Invalid record", str(exc), errors=[{"message": str(exc)}]
-        )
+    for kind in _DOMAIN_ERRORS:
+        app.add_exception_handler(kind, domain_error)
 
     @app.exception_handler(VaultKeyError)
     async def no_vault(request: Request, exc: VaultKeyError) -> JSONResponse:
@@ -202,22 +178,14 @@ def create_app(services: Services) -> FastAPI:
     def ingest_response(
         request: Request, report: IngestReport, field: str
     ) -> JSONResponse:
+        errors = [
+            {"field": f"{field}.{r.position - 1}", "message": r.problem or "rejected"}
+            for r in report.problems
+        ]
         body = IngestResponse.from_report(report).model_dump()
-        rejected = report.counts["rejected"]
-        if rejected and rejected == len(report.records):
-            errors = [
-                {
-                    "field": f"{field}.{r.position - 1}",
-                    "message": r.problem or "rejected",
-                }
-                for r in report.problems
-            ]
-            detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            return problem(
-                request, 422, "No record was accepted", detail, errors=errors, **body
-            )
-        # 207: some records landed and some did not; each result says which.
-        return JSONResponse(body, status_code=207 if rejected else 200)
+        return batch_response(
+            request, body, errors, len(report.records), "No record was accepted"
+        )
 
     def check_batch(
         request: Request, size: int, services: Services

@@ -62,32 +62,15 @@ def import_customers(
 ) -> None:
     """Add or update customers, each in its own transaction."""
     services = services_of(ctx)
-    parsed = list(read_customers(path, fmt))
-    records = [p.record for p in parsed if p.record is not None]
-    report = services.customers.upsert_many(records)
-    # Positions in the report count valid records only; map them back to the file.
-    valid = [p for p in parsed if p.record is not None]
-    problems: list[dict[str, Any]] = [
+    report = services.customers.upsert_parsed(list(read_customers(path, fmt)))
+    problems = [
         {
-            "position": p.position,
-            "where": f"{p.unit} {p.position}"
-            + (f" (id {p.problem.record_id})" if p.problem.record_id else ""),
-            "error": p.problem.message,
+            **problem,
+            "where": f"{problem['unit']} {problem['position']}"
+            + (f" (id {problem['id']})" if problem["id"] else ""),
         }
-        for p in parsed
-        if p.problem is not None
+        for problem in report.problems
     ]
-    for q in report.problems:
-        entry = valid[q["position"]]
-        record_id = entry.record.id if entry.record else None
-        problems.append(
-            {
-                "position": entry.position,
-                "where": f"{entry.unit} {entry.position} (id {record_id})",
-                "error": q["error"],
-            }
-        )
-    problems.sort(key=lambda problem: int(problem["position"]))
     if as_json:
         out.print_json(json.dumps({"stored": len(report.stored), "rejected": problems}))
     else:

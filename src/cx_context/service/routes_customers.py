@@ -4,15 +4,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cx_context.context.assembler import AssemblyPurpose
 from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
-from cx_context.knowledge.adapters.base import Parsed, validate
-from cx_context.service.problems import problem
+from cx_context.knowledge.adapters.base import validate
+from cx_context.service.problems import batch_response, problem
 from cx_context.service.wiring import Services
 
 router = APIRouter()
@@ -111,13 +111,6 @@ class ResolveRequest(BaseModel):
         return self
 
 
-def _batch_status(total: int, rejected: int) -> int:
-    # 207: some records landed and some did not; each result says which.
-    if rejected == 0:
-        return 200
-    return 422 if rejected == total else 207
-
-
 @router.post(
     "/v1/customers",
     response_model=CustomerUpsertResponse,
@@ -135,44 +128,27 @@ def post_customers(
             "Batch too large",
             f"the batch has {len(batch.customers)} records, the limit is {limit}",
         )
-    parsed: list[Parsed[CustomerIn]] = [
-        validate(CustomerIn, item, "request", position)
-        for position, item in enumerate(batch.customers, start=1)
-    ]
-    valid = [p for p in parsed if p.record is not None]
-    report = services.customers.upsert_many([p.record for p in valid])
-    rejected = [
-        CustomerProblem(
-            position=p.position, id=p.problem.record_id, error=p.problem.message
-        )
-        for p in parsed
-        if p.problem is not None
-    ] + [
-        CustomerProblem(
-            position=valid[q["position"]].position,
-            id=valid[q["position"]].record.id,
-            error=q["error"],
-        )
-        for q in report.problems
-    ]
-    rejected.sort(key=lambda r: r.position)
-    body = CustomerUpsertResponse(stored=report.stored, rejected=rejected)
-    status = _batch_status(len(parsed), len(rejected))
-    if status == 422:
-        errors = [
-            {"field": f"customers.{r.position - 1}", "message": r.error}
-            for r in rejected
+    report = services.customers.upsert_parsed(
+        [
+            validate(CustomerIn, item, "request", position)
+            for position, item in enumerate(batch.customers, start=1)
         ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(
-            request,
-            422,
-            "No customer was accepted",
-            detail,
-            errors=errors,
-            **body.model_dump(),
-        )
-    return JSONResponse(body.model_dump(), status_code=status)
+    )
+    rejected = [
+        CustomerProblem(position=p["position"], id=p["id"], error=p["error"])
+        for p in report.problems
+    ]
+    body = CustomerUpsertResponse(stored=report.stored, rejected=rejected)
+    errors = [
+        {"field": f"customers.{r.position - 1}", "message": r.error} for r in rejected
+    ]
+    return batch_response(
+        request,
+        body.model_dump(),
+        errors,
+        len(batch.customers),
+        "No customer was accepted",
+    )
 
 
 @router.get(
@@ -298,15 +274,10 @@ async def post_events(request: Request, services: ServicesDep) -> Response:
     outcomes = services.events.apply_many(events)
     rows = [o.to_dict() for o in outcomes]
     counts = outcome_counts(outcomes)
+    errors = [
+        {"field": f"events.{o.position}", "message": o.reason or "rejected"}
+        for o in outcomes
+        if o.status == "rejected"
+    ]
     body = {"counts": counts, "events": rows}
-    status = _batch_status(len(events), counts["rejected"])
-    if status == 422:
-        errors = [
-            {"field": f"events.{o.position}", "message": o.reason or "rejected"}
-            for o in outcomes
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(
-            request, 422, "No event was applied", detail, errors=errors, **body
-        )
-    return JSONResponse(body, status_code=status)
+    return batch_response(request, body, errors, len(events), "No event was applied")
