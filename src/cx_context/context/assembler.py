@@ -65,21 +65,11 @@ KINDS = (
 ALLOWED: dict[AssemblyPurpose, frozenset[str]] = {
     AssemblyPurpose.AGENT_ASSIST: frozenset(KINDS),
     # A bot sees no risk flags and nothing of other customers.
-    AssemblyPurpose.BOT_ANSWER: frozenset(
-        {"identity", "consent", "case", "summary", "transcript", "timeline", "passage"}
-    ),
-    AssemblyPurpose.SUMMARY: frozenset(
-        {
-            "identity",
-            "risk_flag",
-            "consent",
-            "case",
-            "summary",
-            "transcript",
-            "timeline",
-        }
-    ),
+    AssemblyPurpose.BOT_ANSWER: frozenset(KINDS) - {"risk_flag", "similar_interaction"},
+    # A summary is of the customer's own contacts: no knowledge, no one else.
+    AssemblyPurpose.SUMMARY: frozenset(KINDS) - {"passage", "similar_interaction"},
 }
+
 # Interaction chunks fetched for "similar past interactions", and how many of
 # those of other contacts are kept.
 _SIMILAR_POOL = 8

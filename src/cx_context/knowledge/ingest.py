@@ -209,12 +209,14 @@ class Ingestor:
         self._risk_log = risk_log
         self._vault = vault
 
-    def _pipeline_fingerprint(self, policy: RedactionPolicy) -> str:
+    def _pipeline_fingerprint(
+        self, policy: RedactionPolicy, collection: Collection
+    ) -> str:
         entities = ",".join(sorted(policy.entities))
         screen = f"|{self._screen.fingerprint}" if self._screen else ""
         # Turning the vault on re-processes interactions once, so that every
         # stored one has its mappings kept.
-        if self._vault is not None and policy is CONVERSATION_POLICY:
+        if self._vault is not None and collection is Collection.INTERACTIONS:
             screen += "|vault"
         return (
             f"redact:{policy.name}:{entities}:{policy.score_threshold}|"
@@ -222,12 +224,17 @@ class Ingestor:
         )
 
     def _hash(
-        self, record: KnowledgeDocument | Interaction, policy: RedactionPolicy
+        self,
+        record: KnowledgeDocument | Interaction,
+        policy: RedactionPolicy,
+        collection: Collection,
     ) -> str:
         canonical = json.dumps(
             record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
         )
-        payload = f"{self._pipeline_fingerprint(policy)}\n{canonical}".encode()
+        payload = (
+            f"{self._pipeline_fingerprint(policy, collection)}\n{canonical}".encode()
+        )
         return hashlib.sha256(payload).hexdigest()
 
     # -- public entry points ------------------------------------------------
@@ -330,7 +337,7 @@ class Ingestor:
                     _rejected(item.position, record.id, limit_problem, item.unit)
                 )
                 continue
-            content_hash = self._hash(record, policy)
+            content_hash = self._hash(record, policy, collection)
             if stored.get(record.id) == content_hash:
                 report.records.append(
                     RecordOutcome(

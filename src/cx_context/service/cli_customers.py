@@ -14,7 +14,7 @@ from cx_context.context.customer_sources import CustomerFormat, read_customers
 from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.guardrails.sealing import new_key
-from cx_context.knowledge.adapters.base import load_json
+from cx_context.knowledge.adapters.base import iter_jsonl, load_json
 from cx_context.knowledge.errors import SourceError
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 
@@ -175,23 +175,15 @@ def unmerge_customers(
 
 def read_events(path: Path) -> list[Any]:
     """Events from a JSON object, a JSON array (a batch) or JSON lines."""
-    if path.suffix == ".jsonl":
-        events: list[Any] = []
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{path}: cannot be read ({exc})") from None
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                try:
-                    events.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise SourceError(
-                        f"{path}: line {number}: invalid JSON: {exc.msg}"
-                    ) from None
-        return events
-    data = load_json(path)
-    return data if isinstance(data, list) else [data]
+    if path.suffix != ".jsonl":
+        data = load_json(path)
+        return data if isinstance(data, list) else [data]
+    events: list[Any] = []
+    for line, data, problem in iter_jsonl(path):
+        if problem is not None:
+            raise SourceError(f"{path}: line {line}: {problem}")
+        events.append(data)
+    return events
 
 
 @events_app.command("apply")
