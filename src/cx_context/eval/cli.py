@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,23 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def fill_systems(
+    table: Table, result: dict[str, Any], columns: list[tuple[str, str, str]]
+) -> None:
+    """One row per system; each column is (header, metric, format). None is n/a."""
+    table.add_column("system", no_wrap=True)
+    for header, _, _ in columns:
+        table.add_column(header, justify="right")
+    for name, figures in result["systems"].items():
+        table.add_row(
+            name,
+            *(
+                "n/a" if figures.get(key) is None else fmt.format(figures[key])
+                for _, key, fmt in columns
+            ),
+        )
 
 
 @app.command("ingest")
@@ -64,15 +81,15 @@ def ingest(
     table = Table(
         title=f"Ingest throughput on {result['dataset']} ({result['n']} chunks)"
     )
-    for column in ("system", "chunks/s", "seconds", "ratio to baseline"):
-        table.add_column(column, justify="right" if column != "system" else "left")
-    for name, figures in result["systems"].items():
-        table.add_row(
-            name,
-            f"{figures['chunks_per_s']:.1f}",
-            f"{figures['seconds']:.2f}",
-            f"{figures['ratio_to_baseline']:.3f}",
-        )
+    fill_systems(
+        table,
+        result,
+        [
+            ("chunks/s", "chunks_per_s", "{:.1f}"),
+            ("seconds", "seconds", "{:.2f}"),
+            ("ratio to baseline", "ratio_to_baseline", "{:.3f}"),
+        ],
+    )
     out.print(table)
 
 
@@ -115,16 +132,14 @@ def identity(
             "development calls)"
         )
     )
-    table.add_column("system", no_wrap=True)
-    for column in ("top1_accuracy", "false_accept_rate", "abstain_rate"):
-        table.add_column(column, justify="right")
-    for name, figures in result["systems"].items():
-        table.add_row(
-            name,
-            f"{figures['top1_accuracy']:.4f}",
-            f"{figures['false_accept_rate']:.4f}",
-            f"{figures['abstain_rate']:.4f}",
-        )
+    fill_systems(
+        table,
+        result,
+        [
+            (metric, metric, "{:.4f}")
+            for metric in ("top1_accuracy", "false_accept_rate", "abstain_rate")
+        ],
+    )
     out.print(table)
     err.print(f"runtime {result['runtime_s']} s")
 
@@ -184,16 +199,14 @@ def context_latency(
             f"customers: {result['n']} questions"
         )
     )
-    for column in ("system", "p50_ms", "p95_ms", "p99_ms", "p95 ratio to baseline"):
-        table.add_column(column, justify="right" if column != "system" else "left")
-    for name, figures in result["systems"].items():
-        table.add_row(
-            name,
-            f"{figures['p50_ms']:.1f}",
-            f"{figures['p95_ms']:.1f}",
-            f"{figures['p99_ms']:.1f}",
-            f"{figures['ratio_to_baseline']:.2f}",
-        )
+    fill_systems(
+        table,
+        result,
+        [
+            *((metric, metric, "{:.1f}") for metric in ("p50_ms", "p95_ms", "p99_ms")),
+            ("p95 ratio to baseline", "ratio_to_baseline", "{:.2f}"),
+        ],
+    )
     out.print(table)
     err.print(f"runtime {result['runtime_s']} s")
 
@@ -263,20 +276,14 @@ def pii(
         print(json.dumps(result))
         return
     table = Table(title=f"PII detection on {result['dataset']} ({result['n']} texts)")
-    for column in ("system", "recall", "precision", "f1", "ms_per_text"):
-        table.add_column(column, justify="right" if column != "system" else "left")
-
-    def cell(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
-    for name, figures in result["systems"].items():
-        table.add_row(
-            name,
-            cell(figures["recall"]),
-            cell(figures["precision"]),
-            cell(figures["f1"]),
-            f"{figures['ms_per_text']:.1f}",
-        )
+    fill_systems(
+        table,
+        result,
+        [
+            *((metric, metric, "{:.3f}") for metric in ("recall", "precision", "f1")),
+            ("ms_per_text", "ms_per_text", "{:.1f}"),
+        ],
+    )
     out.print(table)
     by_type = Table(title="Recall by gold type (per_type)")
     by_type.add_column("type")
@@ -286,7 +293,10 @@ def pii(
     for entity_type in types:
         by_type.add_row(
             entity_type,
-            *(cell(f["per_type"].get(entity_type)) for f in result["systems"].values()),
+            *(
+                "n/a" if (v := f["per_type"].get(entity_type)) is None else f"{v:.3f}"
+                for f in result["systems"].values()
+            ),
         )
     out.print(by_type)
     for name, figures in result["systems"].items():
@@ -332,13 +342,13 @@ def bench_redaction(
     table = Table(
         title=f"Redaction throughput on {result['dataset']} ({result['n']} texts)"
     )
-    for column in ("system", "texts/s", "seconds", "ratio to baseline"):
-        table.add_column(column, justify="right" if column != "system" else "left")
-    for name, figures in result["systems"].items():
-        table.add_row(
-            name,
-            f"{figures['texts_per_s']:.1f}",
-            f"{figures['seconds']:.3f}",
-            f"{figures['ratio_to_baseline']:.3f}",
-        )
+    fill_systems(
+        table,
+        result,
+        [
+            ("texts/s", "texts_per_s", "{:.1f}"),
+            ("seconds", "seconds", "{:.3f}"),
+            ("ratio to baseline", "ratio_to_baseline", "{:.3f}"),
+        ],
+    )
     out.print(table)
