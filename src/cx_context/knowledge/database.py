@@ -66,6 +66,11 @@ class InteractionRow(Base):
     turns: Mapped[list[Any]] = mapped_column(JSON)
     outcome: Mapped[str | None] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(200))
+    # A survey score (1 to 5) or a sentiment label, when the source gives one.
+    satisfaction_score: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[str | None] = mapped_column(String(20))
+    # The contact this one was transferred from (chat to voice, say).
+    transferred_from: Mapped[str | None] = mapped_column(String(200))
     pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
     chunk_count: Mapped[int] = mapped_column(Integer)
