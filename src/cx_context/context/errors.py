@@ -23,3 +23,7 @@ class ConflictError(ContextError):
 
 class QuestionRefusedError(ContextError):
     """A question the prompt-injection screen flagged; it is not passed on."""
+
+
+class GenerationError(ContextError):
+    """A language model that timed out, failed, or returned nothing usable."""

@@ -1,7 +1,7 @@
 """One settings object for the whole service, read from CX_* environment variables."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,10 +52,38 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(default=2_000, gt=0)
 
+    # The HTTP API: keys, body size and rate limits.
+    api_key_pepper: SecretStr | None = Field(
+        default=None,
+        description=(
+            "A secret mixed into the hash of every API key; changing it "
+            "invalidates all keys."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=10_000_000, gt=0, description="Largest request body accepted."
+    )
+    rate_limit: str = Field(
+        default="600/minute",
+        description="Requests allowed per API key, e.g. '600/minute;20/second'.",
+    )
+
     # Chosen on a small development set of in-scope and out-of-scope questions
     # against the ABCD manual (see the README); recalibrate for other content.
     abstain_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
+
+    # Text generation: "none" composes from sources offline; otherwise any
+    # LangChain chat model behind an OpenAI-compatible endpoint or Ollama.
+    generator: Literal["none", "openai", "ollama"] = "none"
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Endpoint of the chat model, e.g. http://localhost:11434.",
+    )
+    llm_model: str | None = Field(default=None, description="Chat model name.")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
     log_level: str = "WARNING"
 
@@ -103,6 +131,11 @@ class Settings(BaseSettings):
         default=7.0,
         gt=0,
         description="Contacts within this many days of an earlier one are repeats.",
+    )
+    scorecard_latency_bound_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Events arriving later than this after their time count as late.",
     )
 
     @field_validator("log_level")
