@@ -15,6 +15,7 @@ from cx_context.context.assembler import ContextAssembler
 from cx_context.context.customers import CustomerStore
 from cx_context.context.errors import NotFoundError
 from cx_context.context.events import EventApplier
+from cx_context.context.generation import Generator, build_chat_model
 from cx_context.context.identity.model import Claims, Resolution
 from cx_context.context.identity.resolver import IdentityResolver, ResolverConfig
 from cx_context.context.reidentification import Reidentifier
@@ -160,6 +161,20 @@ class Services:
     @cached_property
     def output_checker(self) -> OutputChecker:
         return OutputChecker(self.embedder.embed, self.redactor)
+
+    @cached_property
+    def generator(self) -> Generator:
+        """The chat model settings name (none: offline composition only)."""
+        s = self.settings
+        model = build_chat_model(
+            s.generator,
+            s.llm_base_url,
+            s.llm_model,
+            s.llm_api_key,
+            s.llm_timeout_s,
+            s.llm_temperature,
+        )
+        return Generator(model, s.llm_timeout_s)
 
     @cached_property
     def risk_log(self) -> RiskLog:
