@@ -27,7 +27,7 @@ from cx_context.guardrails.risk_events import (
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.riskrecords import Actor, RiskEvent, Versions
 from cx_context.knowledge.embedding import Embedder
-from cx_context.knowledge.questions import QuestionLog, QuestionOutcome
+from cx_context.knowledge.questions import QuestionLog, QuestionOutcome, Retrieved
 from cx_context.knowledge.retrieval import FilterValue, Passage, Retriever
 
 logger = logging.getLogger(__name__)
@@ -197,6 +197,7 @@ class Answerer:
             query_vector, k or self.config.k, filters
         )
         best = passages[0].score if passages else None
+        retrieved = [Retrieved(p.document_id, p.chunk_id, p.score) for p in passages]
         threshold = self.config.threshold
 
         if best is None or best < threshold:
@@ -213,6 +214,7 @@ class Answerer:
                 filters,
                 (),
                 redaction.entity_counts,
+                retrieved=retrieved,
             )
             logger.info("question %d abstained (best score %s)", question_id, best)
             return Answer(
@@ -265,6 +267,7 @@ class Answerer:
                     filters,
                     [c.chunk_id for c in citations],
                     redaction.entity_counts,
+                    retrieved=retrieved,
                 )
                 for event in output_findings(
                     check,
@@ -304,6 +307,7 @@ class Answerer:
             filters,
             [c.chunk_id for c in citations],
             redaction.entity_counts,
+            retrieved=retrieved,
         )
         logger.info(
             "question %d answered from %d passages", question_id, len(citations)

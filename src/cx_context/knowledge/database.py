@@ -94,6 +94,20 @@ class QuestionRow(Base):
     pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class RetrievalRow(Base):
+    """A passage a stored question retrieved: what content health counts."""
+
+    __tablename__ = "question_retrievals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_id: Mapped[int] = mapped_column(Integer, index=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    document_id: Mapped[str] = mapped_column(String(200), index=True)
+    chunk_id: Mapped[str] = mapped_column(String(300))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+
+
 def make_engine(url: str) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
