@@ -25,6 +25,7 @@ from cx_context.context.records import CaseIn, ConsentIn, IdentifierIn
 from cx_context.context.store import CaseRow, EventRow, InteractionLinkRow, PartyRow
 from cx_context.knowledge.database import InteractionRow
 from cx_context.knowledge.errors import describe_validation_error
+from cx_context.knowledge.records import Sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ class EventApplier:
                     ) from None
             if isinstance(outcome, str) and outcome:
                 row.outcome = self._redact(outcome, ())
+            _set_satisfaction(row, data)
             session.merge(
                 InteractionLinkRow(
                     interaction_id=interaction_id,
@@ -258,3 +260,24 @@ class EventApplier:
                     linked_at=datetime.now(UTC),
                 )
             )
+
+
+def _set_satisfaction(row: InteractionRow, data: dict[str, Any]) -> None:
+    """A survey score (1 to 5) or sentiment label sent with the contact's end."""
+    score = data.get("satisfaction_score")
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            raise EventRejectedError("data.satisfaction_score must be a number")
+        if not 1 <= score <= 5:
+            raise EventRejectedError(
+                f"data.satisfaction_score must be between 1 and 5, got {score}"
+            )
+        row.satisfaction_score = float(score)
+    sentiment = data.get("sentiment")
+    if sentiment is not None:
+        allowed = [s.value for s in Sentiment]
+        if sentiment not in allowed:
+            raise EventRejectedError(
+                f"data.sentiment must be one of {', '.join(allowed)}, got {sentiment!r}"
+            )
+        row.sentiment = sentiment

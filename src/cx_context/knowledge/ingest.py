@@ -58,6 +58,9 @@ from cx_context.knowledge.vectorstore import Collection, VectorStore
 
 logger = logging.getLogger(__name__)
 
+# Interaction fields added after the first records were stored (migration 0007).
+_ADDED_LATER = ("satisfaction_score", "sentiment", "transferred_from")
+
 # The entity type a customer identifier is redacted as, wherever it appears.
 IDENTIFIER_ENTITY = {
     IdentifierKind.EMAIL: "EMAIL_ADDRESS",
@@ -229,8 +232,13 @@ class Ingestor:
         policy: RedactionPolicy,
         collection: Collection,
     ) -> str:
+        # Fields added after records were first stored count only when set, so
+        # that records stored before them keep their hash and are not redone.
+        later = {name for name in _ADDED_LATER if getattr(record, name, None) is None}
         canonical = json.dumps(
-            record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
+            record.model_dump(mode="json", exclude=later),
+            sort_keys=True,
+            ensure_ascii=False,
         )
         payload = (
             f"{self._pipeline_fingerprint(policy, collection)}\n{canonical}".encode()
@@ -613,6 +621,9 @@ class Ingestor:
             ],
             outcome=outcome,
             intent=interaction.intent,
+            satisfaction_score=interaction.satisfaction_score,
+            sentiment=interaction.sentiment.value if interaction.sentiment else None,
+            transferred_from=interaction.transferred_from,
             pii_counts=pii_counts,
             content_hash=content_hash,
             chunk_count=len(chunks),

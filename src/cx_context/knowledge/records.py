@@ -45,6 +45,12 @@ class IdentifierKind(StrEnum):
     DATE_OF_BIRTH = "date_of_birth"
 
 
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -78,6 +84,11 @@ class Interaction(_Record):
     turns: list[Turn] = Field(min_length=1)
     outcome: str | None = None
     intent: str | None = None
+    # Customer satisfaction, where a survey or a sentiment model gave one.
+    satisfaction_score: float | None = Field(default=None, ge=1, le=5)
+    sentiment: Sentiment | None = None
+    # The contact this one continues after a transfer (chat to voice, say).
+    transferred_from: RecordId | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "Interaction":

@@ -19,6 +19,7 @@ from cx_context.context.generation import Generator, build_chat_model
 from cx_context.context.identity.model import Claims, Resolution
 from cx_context.context.identity.resolver import IdentityResolver, ResolverConfig
 from cx_context.context.reidentification import Reidentifier
+from cx_context.context.scorecard import Scorecard, ScorecardConfig, load_estate
 from cx_context.context.summaries import Summarizer
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
@@ -269,6 +270,17 @@ class Services:
         with self._resolver_lock:
             if self._resolver is None or self._resolver[0] != version:
                 config = ResolverConfig(
+    def scorecard_config(self) -> ScorecardConfig:
+        return ScorecardConfig(
+            recontact_window=timedelta(days=self.settings.repeat_contact_days),
+            latency_bound=timedelta(seconds=self.settings.scorecard_latency_bound_s),
+            accept_threshold=self.settings.identity_accept_threshold,
+        )
+
+    def scorecard(self, config: ScorecardConfig | None = None) -> Scorecard:
+        """A scorecard over the record as it is now (read once, then computed)."""
+        return Scorecard(load_estate(self.sessions), config or self.scorecard_config())
+
                     accept_threshold=self.settings.identity_accept_threshold,
                     region=self.settings.default_region,
                 )
