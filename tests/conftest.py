@@ -2,9 +2,11 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 import cx_context  # noqa: F401  (sets the offline environment before any model import)
 from cx_context.service.settings import Settings
@@ -41,6 +43,25 @@ TEST_VAULT_KEY = "Y3gtY29udGV4dCB2YXVsdCBrZXkgZm9yIHRlc3RzISE="
 POSTGRES_URL = os.environ.get(
     "CX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+@contextmanager
+def api_client(
+    services: Services, role: str = "admin", tenant: str | None = None
+) -> Iterator[TestClient]:
+    """A test client of the HTTP API that sends a fresh key of this role and tenant.
+
+    `with api_client(services, "bot") as client:`; every API test goes through
+    it, so authentication is set up in one place.
+    """
+    from cx_context.service.app import create_app
+
+    key = services.api_keys.create(role, tenant=tenant, label="test")
+    assert key.token is not None
+    with TestClient(
+        create_app(services), headers={"Authorization": f"Bearer {key.token}"}
+    ) as client:
+        yield client
 
 
 def make_services(data_dir: Path, **overrides: object) -> Services:

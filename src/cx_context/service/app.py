@@ -29,6 +29,7 @@ from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
 from cx_context.knowledge.ingest import IngestReport
 from cx_context.knowledge.records import Interaction, KnowledgeDocument
+from cx_context.service.auth import AccessDeniedError, access_denied
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_risks import router as risks_router
@@ -138,6 +139,7 @@ def create_app(services: Services) -> FastAPI:
 
     for kind in _DOMAIN_ERRORS:
         app.add_exception_handler(kind, domain_error)
+    app.add_exception_handler(AccessDeniedError, access_denied)
 
     @app.exception_handler(VaultKeyError)
     async def no_vault(request: Request, exc: VaultKeyError) -> JSONResponse:

@@ -17,6 +17,7 @@ import cx_context.context.store  # noqa: F401 (registers the customer-record tab
 from cx_context.guardrails.riskrecords import RiskBase
 from cx_context.guardrails.vault import VaultBase
 from cx_context.knowledge.database import Base
+from cx_context.service.keys import KeysBase
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ FIRST_REVISION = "0001"
 
 
 def target_metadata() -> list[MetaData]:
-    return [Base.metadata, RiskBase.metadata, VaultBase.metadata]
+    return [Base.metadata, RiskBase.metadata, VaultBase.metadata, KeysBase.metadata]
 
 
 def _config(connection: Connection) -> Config:

@@ -38,6 +38,7 @@ from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.retrieval import Retriever
 from cx_context.knowledge.vectorstore import Collection, VectorStore
+from cx_context.service.keys import ApiKeyStore
 from cx_context.service.migrate import migrate
 from cx_context.service.settings import Settings
 
@@ -182,6 +183,11 @@ class Services:
         return RiskLog(self.sessions)
 
     @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        pepper = self.settings.api_key_pepper
+        return ApiKeyStore(self.sessions, pepper.get_secret_value() if pepper else "")
+
+    @cached_property
     def catalog(self) -> Catalog:
         return Catalog(self.sessions)
 
@@ -264,12 +270,6 @@ class Services:
             risk_log=self.risk_log,
         )
 
-    def identity_resolver(self) -> IdentityResolver:
-        """A resolver over the stored profiles, rebuilt only when they change."""
-        version = self.customers.profiles_version()
-        with self._resolver_lock:
-            if self._resolver is None or self._resolver[0] != version:
-                config = ResolverConfig(
     def scorecard_config(self) -> ScorecardConfig:
         return ScorecardConfig(
             recontact_window=timedelta(days=self.settings.repeat_contact_days),
@@ -281,6 +281,12 @@ class Services:
         """A scorecard over the record as it is now (read once, then computed)."""
         return Scorecard(load_estate(self.sessions), config or self.scorecard_config())
 
+    def identity_resolver(self) -> IdentityResolver:
+        """A resolver over the stored profiles, rebuilt only when they change."""
+        version = self.customers.profiles_version()
+        with self._resolver_lock:
+            if self._resolver is None or self._resolver[0] != version:
+                config = ResolverConfig(
                     accept_threshold=self.settings.identity_accept_threshold,
                     region=self.settings.default_region,
                 )

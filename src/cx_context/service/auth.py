@@ -1,0 +1,106 @@
+"""Who may call what: API keys sent as `Authorization: Bearer <key>`, one role each.
+
+Every route declares the roles it serves with `Depends(require_roles(...))`;
+the dependency gives the route the caller's `Principal`. A missing, unknown or
+revoked key is a 401 problem, a role the route does not serve a 403 problem.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cx_context.service.keys import Role
+from cx_context.service.problems import problem
+
+__all__ = [
+    "AccessDeniedError",
+    "Principal",
+    "Role",
+    "access_denied",
+    "require_roles",
+    "roles_of",
+]
+
+ALL_ROLES = tuple(Role)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `cx-context keys create --role ROLE`.",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request, as its key says."""
+
+    key_id: str
+    role: Role
+    tenant: str | None
+
+
+class AccessDeniedError(Exception):
+    """A request without a usable key (401) or with a role the route does not serve."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+async def access_denied(request: Request, exc: Exception) -> JSONResponse:
+    """The problem document for an AccessDeniedError (registered by the app)."""
+    assert isinstance(exc, AccessDeniedError)
+    response = problem(request, exc.status, exc.title, exc.detail)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cx-context"'
+    return response
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits keys of these roles and gives their Principal."""
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+    allowed = frozenset(Role(r) for r in roles)
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    def principal(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise AccessDeniedError(
+                401,
+                "Not authenticated",
+                "send an API key as 'Authorization: Bearer <key>' "
+                "(make one with `cx-context keys create --role ROLE`)",
+            )
+        key = request.app.state.services.api_keys.verify(credentials.credentials)
+        if key is None:
+            raise AccessDeniedError(
+                401, "Not authenticated", "the API key is unknown or revoked"
+            )
+        found = Principal(key.key_id, key.role, key.tenant)
+        request.state.principal = found
+        if found.role not in allowed:
+            raise AccessDeniedError(
+                403,
+                "Forbidden",
+                f"role {found.role.value!r} may not call this endpoint; "
+                f"it serves: {names}",
+            )
+        return found
+
+    # Read by roles_of, so that tests and checks can list every route's roles.
+    principal.roles = allowed  # type: ignore[attr-defined]
+    return principal
+
+
+def roles_of(dependency: object) -> frozenset[Role] | None:
+    """The roles a dependency made by require_roles admits; None for any other."""
+    roles = getattr(dependency, "roles", None)
+    return roles if isinstance(roles, frozenset) else None

@@ -1,0 +1,59 @@
+"""API keys: stored hashed, bound to a role and tenant, revocable."""
+
+import pytest
+from sqlalchemy import select
+
+from cx_context.service.keys import ApiKeyError, ApiKeyRow, Role
+
+
+def test_a_key_verifies_until_it_is_revoked(services) -> None:  # type: ignore[no-untyped-def]
+    key = services.api_keys.create(Role.BOT, tenant="acme", label="web bot")
+
+    assert key.token is not None and key.token.startswith("cxk_")
+    found = services.api_keys.verify(key.token)
+    assert found is not None
+    assert (found.key_id, found.role, found.tenant) == (key.key_id, Role.BOT, "acme")
+    assert found.token is None
+
+    services.api_keys.revoke(key.key_id)
+
+    assert services.api_keys.verify(key.token) is None
+    assert [k.key_id for k in services.api_keys.list()] == []
+    assert [k.key_id for k in services.api_keys.list(include_revoked=True)] == [
+        key.key_id
+    ]
+
+
+def test_the_store_holds_a_hash_never_the_secret(services) -> None:  # type: ignore[no-untyped-def]
+    key = services.api_keys.create("agent")
+    assert key.token is not None
+    secret = key.token.split("_", 2)[2]
+
+    with services.sessions() as session:
+        row = session.scalars(select(ApiKeyRow)).one()
+
+    assert secret not in row.secret_hash
+    assert len(row.secret_hash) == 64
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "cxk_", "cxk__secret", "Bearer x", "cxk_0011223344556677_wrong", "é" * 10],
+)
+def test_when_a_token_is_malformed_or_wrong_then_it_verifies_as_nobody(
+    services,  # type: ignore[no-untyped-def]
+    token: str,
+) -> None:
+    real = services.api_keys.create("admin")
+    assert real.token is not None
+    wrong_secret = f"cxk_{real.key_id}_{'x' * 43}"
+
+    assert services.api_keys.verify(token) is None
+    assert services.api_keys.verify(wrong_secret) is None
+
+
+def test_an_unknown_role_is_refused_with_the_allowed_ones(services) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(
+        ApiKeyError, match=r"role must be one of agent, bot, .* got 'root'"
+    ):
+        services.api_keys.create("root")
