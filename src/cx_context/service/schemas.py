@@ -116,6 +116,10 @@ class SummaryResponse(BaseModel):
     intent: str | None
     turn_count: int
     generator: str
+    brief: list[SummaryLineOut] = Field(
+        default_factory=list,
+        description="Two lines: what the customer needed, the staff's main response.",
+    )
     fields: dict[str, list[SummaryLineOut]]
     output_check: dict[str, Any] | None = Field(
         default=None,
