@@ -1,5 +1,7 @@
 """API keys: stored hashed, bound to a role and tenant, revocable."""
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -57,3 +59,40 @@ def test_an_unknown_role_is_refused_with_the_allowed_ones(services) -> None:  # 
         ApiKeyError, match=r"role must be one of agent, bot, .* got 'root'"
     ):
         services.api_keys.create("root")
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    from cx_context.service.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+def test_keys_from_the_command_line_are_shown_once_listed_and_revoked(
+    capsys,  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+
+    code, out, err = _run(capsys, *data, "keys", "create", "--role", "risk")
+    assert code == 0
+    token = out.strip()
+    assert token.startswith("cxk_")
+    assert "cannot be shown again" in err
+
+    code, out, _ = _run(capsys, *data, "keys", "list", "--json")
+    listed = json.loads(out)["keys"]
+    assert [k["role"] for k in listed] == ["risk"]
+    assert token not in out and "key" not in listed[0]
+
+    code, out, _ = _run(capsys, *data, "keys", "revoke", listed[0]["key_id"])
+    assert code == 0
+    code, out, _ = _run(capsys, *data, "keys", "list", "--json")
+    assert json.loads(out)["keys"] == []
+
+    code, _, err = _run(capsys, *data, "keys", "revoke", "no-such-key")
+    assert code == 1
+    assert "no API key with id 'no-such-key'" in err
+    assert "Traceback" not in err

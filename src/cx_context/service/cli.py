@@ -40,6 +40,7 @@ from cx_context.service.cli_customers import (
     reidentify_command,
     vault_app,
 )
+from cx_context.service.cli_keys import keys_app
 from cx_context.service.cli_risks import risks_app
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 from cx_context.service.logs import configure_logging
@@ -62,6 +63,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(vault_app, name="vault")
 app.add_typer(identity_app, name="identity")
 app.add_typer(risks_app, name="risks")
+app.add_typer(keys_app, name="keys")
 app.command("context")(context_command)
 app.command("reidentify")(reidentify_command)
 
