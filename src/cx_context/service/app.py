@@ -38,6 +38,7 @@ from cx_context.service.schemas import (
     AnswerResponse,
     DocumentBatch,
     HealthResponse,
+from cx_context.service.routes_scorecard import router as scorecard_router
     IngestResponse,
     InteractionBatch,
     SummaryResponse,
@@ -47,6 +48,7 @@ from cx_context.service.wiring import Services
 logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from cx_context.service.ui_scorecard import router as scorecard_page_router
 
 
 # Errors of our packages and the problem each becomes: status, title, and the
@@ -287,3 +289,5 @@ def create_app(services: Services) -> FastAPI:
         )
 
     return app
+    app.include_router(scorecard_router)
+    app.include_router(scorecard_page_router)

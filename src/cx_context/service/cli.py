@@ -42,6 +42,7 @@ from cx_context.service.cli_customers import (
 )
 from cx_context.service.cli_keys import keys_app
 from cx_context.service.cli_risks import risks_app
+from cx_context.service.cli_scorecard import scorecard_command
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 from cx_context.service.logs import configure_logging
 from cx_context.service.settings import Settings
@@ -66,6 +67,7 @@ app.add_typer(risks_app, name="risks")
 app.add_typer(keys_app, name="keys")
 app.command("context")(context_command)
 app.command("reidentify")(reidentify_command)
+app.command("scorecard")(scorecard_command)
 
 
 @app.callback()

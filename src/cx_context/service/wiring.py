@@ -3,7 +3,7 @@
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -277,9 +277,13 @@ class Services:
             accept_threshold=self.settings.identity_accept_threshold,
         )
 
-    def scorecard(self, config: ScorecardConfig | None = None) -> Scorecard:
+    def scorecard(
+        self, config: ScorecardConfig | None = None, now: datetime | None = None
+    ) -> Scorecard:
         """A scorecard over the record as it is now (read once, then computed)."""
-        return Scorecard(load_estate(self.sessions), config or self.scorecard_config())
+        return Scorecard(
+            load_estate(self.sessions), config or self.scorecard_config(), now
+        )
 
     def identity_resolver(self) -> IdentityResolver:
         """A resolver over the stored profiles, rebuilt only when they change."""
