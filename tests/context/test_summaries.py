@@ -130,7 +130,7 @@ def test_a_summary_line_its_turn_does_not_support_withholds_the_summary(
         ],
     )
 
-    checked = sample_services.summarizer._checked(invented, stored)
+    checked = sample_services.summarizer.checked(invented, stored)
 
     assert checked.lines == []
     assert checked.output_check["decision"] != "allow"

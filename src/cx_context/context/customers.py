@@ -565,6 +565,16 @@ class CustomerStore:
             )
             return sorted({self._survivor(session, party) for party in parties})
 
+    def customer_of(self, interaction_id: str) -> str | None:
+        """The customer an interaction is linked to (after merges), or None."""
+        with self._sessions() as session:
+            link = session.scalars(
+                select(InteractionLinkRow).where(
+                    InteractionLinkRow.interaction_id == interaction_id
+                )
+            ).first()
+            return self._survivor(session, link.party_id) if link else None
+
     def interaction_allows_ai(self, interaction_id: str) -> bool:
         """Whether the customer behind an interaction lets AI assistance use it."""
         return interaction_id in self.interactions_allowing_ai([interaction_id])

@@ -259,6 +259,27 @@ class Summary:
             "output_check": self.output_check,
         }
 
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> "Summary":
+        """A summary as `to_dict` stored it."""
+
+        def line(item: dict[str, Any]) -> SummaryLine:
+            return SummaryLine(
+                Field(item["field"]), item["speaker"], item["text"], list(item["turns"])
+            )
+
+        return cls(
+            interaction_id=body["interaction_id"],
+            channel=body["channel"],
+            source_system=body["source_system"],
+            intent=body.get("intent"),
+            turn_count=body["turn_count"],
+            lines=[line(item) for name in Field for item in body["fields"][name.value]],
+            brief=[line(item) for item in body.get("brief", [])],
+            generator=body.get("generator", GENERATOR),
+            output_check=body.get("output_check"),
+        )
+
 
 @dataclass(frozen=True)
 class _Sentence:
@@ -286,16 +307,17 @@ class Summarizer:
         if interaction is None:
             raise NotFoundError(f"no interaction with id {interaction_id!r}")
         summary = self.summarize_stored(interaction)
-        return self._checked(summary, interaction) if self._checker else summary
+        return self.checked(summary, interaction) if self._checker else summary
 
-    def _checked(self, summary: Summary, interaction: StoredInteraction) -> Summary:
+    def checked(self, summary: Summary, interaction: StoredInteraction) -> Summary:
         """The summary after the output check; withheld whole unless it passes.
 
         Each line must be supported by the turn it cites and bring no personal
         data that the transcript did not hold. An extractive summary passes by
         construction; a generated one (from an LLM) must earn it.
         """
-        assert self._checker is not None
+        if self._checker is None:
+            return summary
         turns = {turn.number: turn.text for turn in interaction.turns}
         cited = sorted(
             {
