@@ -14,11 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import DIALOGUES, GUIDELINES, TEST_VAULT_KEY
+from conftest import DIALOGUES, GUIDELINES, TEST_VAULT_KEY, api_client
 from cx_context.knowledge.adapters import read_interactions
-from cx_context.service.app import create_app
 from cx_context.service.cli import main
 from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
@@ -116,7 +114,7 @@ def test_no_scenario_value_is_stored_or_logged(
     for record in records:
         record["id"] = record["id"].replace("abcd-", "http-")
     services = Services(Settings(data_dir=data_dir))
-    with TestClient(create_app(services)) as client:
+    with api_client(services) as client:
         assert (
             client.post("/v1/interactions", json={"interactions": records}).status_code
             == 200

@@ -11,16 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import GUIDELINES, make_services
+from conftest import GUIDELINES, api_client, make_services
 from cx_context.context.answers import REFUSAL_TEXT
 from cx_context.guardrails.riskrecords import text_hash
 from cx_context.knowledge.adapters import read_knowledge
 from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.records import KnowledgeDocument
 from cx_context.knowledge.vectorstore import Collection
-from cx_context.service.app import create_app
 from cx_context.service.cli import main
 from cx_context.service.wiring import Services
 
@@ -157,7 +155,7 @@ def test_a_flagged_question_gets_a_refusal_and_a_risk_row(planted) -> None:  # t
 
 def test_the_api_lists_and_exports_the_risk_events(planted) -> None:  # type: ignore[no-untyped-def]
     services, _ = planted
-    with TestClient(create_app(services)) as client:
+    with api_client(services, "risk") as client:
         listed = client.get("/v1/risks", params={"decision": "quarantine"})
         exported = client.get("/v1/risks/export")
         bad = client.get("/v1/risks", params={"category": "weather"})

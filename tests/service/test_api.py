@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from cx_context.service.app import create_app
+from conftest import api_client
 
 PROBLEM = "application/problem+json"
 
@@ -29,13 +29,13 @@ def _interaction(
 
 @pytest.fixture
 def client(services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(create_app(services)) as test_client:
+    with api_client(services) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def sample_client(sample_services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(create_app(sample_services)) as test_client:
+    with api_client(sample_services) as test_client:
         yield test_client
 
 
@@ -168,7 +168,7 @@ def test_a_batch_over_the_limit_is_a_413(tmp_path, redactor, embedder) -> None: 
     from conftest import make_services
 
     services = make_services(tmp_path / "data", max_batch_records=2)
-    with TestClient(create_app(services)) as client:
+    with api_client(services) as client:
         response = client.post(
             "/v1/interactions",
             json={"interactions": [_interaction(f"i-{n}") for n in range(3)]},
@@ -186,7 +186,7 @@ def test_health_is_degraded_when_the_vault_key_file_is_unreadable(
     services = make_services(
         tmp_path / "data", vault_key=None, vault_key_file=tmp_path / "missing.key"
     )
-    with TestClient(create_app(services)) as client:
+    with api_client(services) as client:
         health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["vault"].startswith("error")

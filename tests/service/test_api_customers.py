@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FLAGGED, WITHDRAWN
-from cx_context.service.app import create_app
+from conftest import FLAGGED, WITHDRAWN, api_client
 
 PROBLEM = "application/problem+json"
 NOW = datetime.now(UTC)
@@ -16,13 +15,13 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture
 def client(record_services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(create_app(record_services)) as test_client:
+    with api_client(record_services) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def sample_client(customer_services) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(create_app(customer_services)) as test_client:
+    with api_client(customer_services) as test_client:
         yield test_client
 
 
@@ -225,20 +224,24 @@ def test_identity_rejects_bad_identifiers_with_a_clear_problem(sample_client):
     assert missing.status_code == 404
 
 
-def test_reidentification_over_http_is_for_admin_and_risk_only(sample_client):
-    denied = sample_client.post(
-        "/v1/interactions/abcd-3592/reidentify",
-        json={"role": "agent", "reason": "curious"},
-    )
-    granted = sample_client.post(
-        "/v1/interactions/abcd-3592/reidentify",
-        json={"role": "risk", "reason": "complaint 42"},
-    )
-    unknown = sample_client.post(
-        "/v1/interactions/nope/reidentify", json={"role": "risk", "reason": "x"}
-    )
+def test_reidentification_over_http_is_for_admin_and_risk_only(customer_services):
+    with api_client(customer_services, "agent") as agent:
+        # The role is the key's: one stated in the body changes nothing.
+        denied = agent.post(
+            "/v1/interactions/abcd-3592/reidentify",
+            json={"role": "risk", "reason": "curious"},
+        )
+    with api_client(customer_services, "risk") as risk:
+        granted = risk.post(
+            "/v1/interactions/abcd-3592/reidentify", json={"reason": "complaint 42"}
+        )
+        unknown = risk.post("/v1/interactions/nope/reidentify", json={"reason": "x"})
+        no_reason = risk.post("/v1/interactions/abcd-3592/reidentify", json={})
 
-    assert denied.status_code == 403 and "admin or risk" in denied.json()["detail"]
+    assert denied.status_code == 403
+    assert "it serves: admin, risk" in denied.json()["detail"]
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
     assert granted.status_code == 200
     body = granted.json()
     assert body["values_restored"] > 0 and body["risk_event_id"]

@@ -29,26 +29,31 @@ from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
 from cx_context.knowledge.ingest import IngestReport
 from cx_context.knowledge.records import Interaction, KnowledgeDocument
-from cx_context.service.auth import AccessDeniedError, access_denied
+from cx_context.service.auth import (
+    AccessDeniedError,
+    Role,
+    access_denied,
+    require_roles,
+)
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_risks import router as risks_router
+from cx_context.service.routes_scorecard import router as scorecard_router
 from cx_context.service.schemas import (
     AnswerRequest,
     AnswerResponse,
     DocumentBatch,
     HealthResponse,
-from cx_context.service.routes_scorecard import router as scorecard_router
     IngestResponse,
     InteractionBatch,
     SummaryResponse,
 )
+from cx_context.service.ui_scorecard import router as scorecard_page_router
 from cx_context.service.wiring import Services
 
 logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-from cx_context.service.ui_scorecard import router as scorecard_page_router
 
 
 # Errors of our packages and the problem each becomes: status, title, and the
@@ -211,6 +216,7 @@ def create_app(services: Services) -> FastAPI:
             207: {"model": IngestResponse, "description": "Some records were rejected."}
         },
         summary="Ingest a batch of knowledge documents",
+        dependencies=[Depends(require_roles(Role.KNOWLEDGE_OWNER, Role.ADMIN))],
     )
     def post_knowledge(
         request: Request, batch: DocumentBatch, services: ServicesDep
@@ -234,6 +240,7 @@ def create_app(services: Services) -> FastAPI:
             207: {"model": IngestResponse, "description": "Some records were rejected."}
         },
         summary="Ingest a batch of interactions",
+        dependencies=[Depends(require_roles(Role.AGENT, Role.BOT, Role.ADMIN))],
     )
     def post_interactions(
         request: Request, batch: InteractionBatch, services: ServicesDep
@@ -254,6 +261,11 @@ def create_app(services: Services) -> FastAPI:
         "/v1/answers",
         response_model=AnswerResponse,
         summary="Answer a question with citations, or abstain",
+        dependencies=[
+            Depends(
+                require_roles(Role.BOT, Role.AGENT, Role.KNOWLEDGE_OWNER, Role.ADMIN)
+            )
+        ],
     )
     def post_answer(
         request: Request, body: AnswerRequest, services: ServicesDep
@@ -270,6 +282,7 @@ def create_app(services: Services) -> FastAPI:
         "/v1/interactions/{interaction_id}/summary",
         response_model=SummaryResponse,
         summary="Summarize an interaction, each line citing its turns",
+        dependencies=[Depends(require_roles(Role.AGENT, Role.ADMIN))],
     )
     def get_summary(interaction_id: str, services: ServicesDep) -> dict[str, Any]:
         return services.summarizer.summarize(interaction_id).to_dict()

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from cx_context.context.assembler import AssemblyPurpose
 from cx_context.service.keys import Role
 from cx_context.service.problems import problem
 
@@ -21,6 +22,7 @@ __all__ = [
     "Principal",
     "Role",
     "access_denied",
+    "check_purpose",
     "require_roles",
     "roles_of",
 ]
@@ -104,3 +106,26 @@ def roles_of(dependency: object) -> frozenset[Role] | None:
     """The roles a dependency made by require_roles admits; None for any other."""
     roles = getattr(dependency, "roles", None)
     return roles if isinstance(roles, frozenset) else None
+
+
+# The purposes each role may assemble context for: a bot only for its own
+# answers (no risk flags, nothing of other customers), an agent for assisting
+# and summarising, an admin for any.
+PURPOSES_BY_ROLE: dict[Role, frozenset[AssemblyPurpose]] = {
+    Role.AGENT: frozenset({AssemblyPurpose.AGENT_ASSIST, AssemblyPurpose.SUMMARY}),
+    Role.BOT: frozenset({AssemblyPurpose.BOT_ANSWER}),
+    Role.ADMIN: frozenset(AssemblyPurpose),
+}
+
+
+def check_purpose(principal: Principal, purpose: AssemblyPurpose) -> None:
+    """Refuse (403) a purpose the caller's role may not assemble context for."""
+    allowed = PURPOSES_BY_ROLE.get(principal.role, frozenset())
+    if purpose not in allowed:
+        names = ", ".join(sorted(p.value for p in allowed)) or "none"
+        raise AccessDeniedError(
+            403,
+            "Purpose not allowed",
+            f"role {principal.role.value!r} may assemble context only for: "
+            f"{names}; got purpose {purpose.value!r}",
+        )

@@ -12,6 +12,7 @@ from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
 from cx_context.knowledge.adapters.base import validate
+from cx_context.service.auth import Principal, Role, check_purpose, require_roles
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.wiring import Services
 
@@ -25,6 +26,15 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+# Who may do what with the customer record: agents work with customers, bots
+# only assemble their own context and identify callers, integrations (admin
+# keys) load records and events, and only risk and admin re-identify.
+AgentDep = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.ADMIN))]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+ContextDep = Annotated[
+    Principal, Depends(require_roles(Role.AGENT, Role.BOT, Role.ADMIN))
+]
+ReidentifyDep = Annotated[Principal, Depends(require_roles(Role.RISK, Role.ADMIN))]
 
 
 class CustomerBatch(BaseModel):
@@ -65,7 +75,6 @@ class MergeRequest(BaseModel):
 
 
 class ReidentifyRequest(BaseModel):
-    role: str = Field(description="Who asks: only admin and risk may.")
     reason: str = Field(
         min_length=1, max_length=2000, description="Why; logged as a hash."
     )
@@ -118,7 +127,7 @@ class ResolveRequest(BaseModel):
     summary="Add or update customers: parties, accounts, identifiers, state",
 )
 def post_customers(
-    request: Request, batch: CustomerBatch, services: ServicesDep
+    request: Request, batch: CustomerBatch, services: ServicesDep, _: AdminDep
 ) -> Response:
     limit = services.settings.max_batch_records
     if len(batch.customers) > limit:
@@ -156,7 +165,7 @@ def post_customers(
     response_model=CustomerView,
     summary="A customer's record, identifiers masked",
 )
-def get_customer(customer_id: str, services: ServicesDep) -> CustomerView:
+def get_customer(customer_id: str, services: ServicesDep, _: AgentDep) -> CustomerView:
     return services.customers.get(customer_id)
 
 
@@ -164,7 +173,9 @@ def get_customer(customer_id: str, services: ServicesDep) -> CustomerView:
     "/v1/customers/{customer_id}/timeline",
     summary="Contacts across channels in time order, handoffs, repeats, open cases",
 )
-def get_timeline(customer_id: str, services: ServicesDep) -> dict[str, Any]:
+def get_timeline(
+    customer_id: str, services: ServicesDep, _: AgentDep
+) -> dict[str, Any]:
     return services.assembler.timeline(customer_id).as_dict()
 
 
@@ -172,7 +183,10 @@ def get_timeline(customer_id: str, services: ServicesDep) -> dict[str, Any]:
     "/v1/context",
     summary="Assemble grounded, consent-filtered context for an agent or a bot",
 )
-def post_context(body: ContextRequest, services: ServicesDep) -> dict[str, Any]:
+def post_context(
+    body: ContextRequest, services: ServicesDep, principal: ContextDep
+) -> dict[str, Any]:
+    check_purpose(principal, body.purpose)
     bundle = services.assembler.assemble(
         body.customer_id,
         body.purpose,
@@ -187,7 +201,9 @@ def post_context(body: ContextRequest, services: ServicesDep) -> dict[str, Any]:
     "/v1/identity/resolve",
     summary="Who a contact is: a match with confidence and reasons, or candidates",
 )
-def post_resolve(body: ResolveRequest, services: ServicesDep) -> dict[str, Any]:
+def post_resolve(
+    body: ResolveRequest, services: ServicesDep, _: ContextDep
+) -> dict[str, Any]:
     claims = Claims.of(
         identifiers=[(i.kind, i.value) for i in body.identifiers],
         name=body.name,
@@ -210,15 +226,18 @@ def post_reidentify(
     interaction_id: str,
     body: ReidentifyRequest,
     services: ServicesDep,
+    principal: ReidentifyDep,
 ) -> dict[str, Any]:
     restored = services.reidentifier.restore(
-        interaction_id, body.role, body.reason, request.state.request_id
+        interaction_id, principal.role.value, body.reason, request.state.request_id
     )
     return restored.to_dict()
 
 
 @router.post("/v1/merges", summary="Record that two customers are one")
-def post_merge(body: MergeRequest, services: ServicesDep) -> dict[str, Any]:
+def post_merge(
+    body: MergeRequest, services: ServicesDep, _: AgentDep
+) -> dict[str, Any]:
     merge_id = services.customers.merge(
         body.survivor_id, body.merged_id, body.decided_by, body.confidence, body.reason
     )
@@ -227,7 +246,7 @@ def post_merge(body: MergeRequest, services: ServicesDep) -> dict[str, Any]:
 
 @router.post("/v1/merges/{merge_id}/undo", summary="Undo a merge")
 def undo_merge(
-    merge_id: int, body: UndoRequest, services: ServicesDep
+    merge_id: int, body: UndoRequest, services: ServicesDep, _: AgentDep
 ) -> dict[str, Any]:
     services.customers.unmerge(merge_id, body.undone_by)
     return {"merge_id": merge_id, "undone": True}
@@ -250,7 +269,7 @@ def undo_merge(
         }
     },
 )
-async def post_events(request: Request, services: ServicesDep) -> Response:
+async def post_events(request: Request, services: ServicesDep, _: AdminDep) -> Response:
     try:
         raw = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from cx_context.guardrails.risklog import RiskFilter
+from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
 from cx_context.service.wiring import Services
 
@@ -21,6 +22,8 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+# Only risk and admin read the risk log.
+RiskReaderDep = Annotated[Principal, Depends(require_roles(Role.RISK, Role.ADMIN))]
 
 
 def _filter(
@@ -47,6 +50,7 @@ def _filter(
 def list_risks(
     request: Request,
     services: ServicesDep,
+    _: RiskReaderDep,
     category: str | None = None,
     decision: str | None = None,
     since: datetime | None = None,
@@ -70,6 +74,7 @@ def list_risks(
 def export_risks(
     request: Request,
     services: ServicesDep,
+    _: RiskReaderDep,
     category: str | None = None,
     decision: str | None = None,
     since: datetime | None = None,
