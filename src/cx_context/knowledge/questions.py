@@ -37,6 +37,10 @@ class StoredQuestion:
     best_score: float | None
     filters: dict[str, Any]
     retrieved: tuple[Retrieved, ...]
+    # The log does not record these yet: every question reads as from an
+    # unknown channel, and only an "escalated" outcome counts as a handoff.
+    channel: str | None = None
+    escalated: bool = False
 
 
 class QuestionLog:
@@ -110,6 +114,7 @@ class QuestionLog:
                     best_score=row.best_score,
                     filters=dict(row.filters or {}),
                     retrieved=tuple(retrieved.get(row.id, ())),
+                    escalated=row.outcome == "escalated",
                 )
                 for row in session.scalars(query)
             ]

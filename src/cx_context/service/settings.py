@@ -73,6 +73,27 @@ class Settings(BaseSettings):
     abstain_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
 
+    # Knowledge owners' reports. The gap cut and margin were chosen on
+    # banking77 training questions (`cx-context eval gaps`).
+    gap_weak_margin: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Answered questions scoring under threshold + margin are weak.",
+    )
+    gap_cluster_distance: float = Field(
+        default=0.5,
+        gt=0.0,
+        lt=2.0,
+        description="Average cosine distance at which question groups stop merging.",
+    )
+    gap_min_questions: int = Field(
+        default=5, ge=2, description="Fewest questions a reported gap holds."
+    )
+    stale_after_days: int = Field(
+        default=365, gt=0, description="Articles reviewed longer ago are stale."
+    )
+
     # Text generation: "none" composes from sources offline; otherwise any
     # LangChain chat model behind an OpenAI-compatible endpoint or Ollama.
     generator: Literal["none", "openai", "ollama"] = "none"

@@ -33,6 +33,8 @@ from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
 from cx_context.knowledge.database import make_engine, make_sessions
 from cx_context.knowledge.embedding import Embedder
+from cx_context.knowledge.gaps import GapConfig, GapFinder
+from cx_context.knowledge.health import ContentHealth, HealthConfig
 from cx_context.knowledge.ingest import IngestLimits, Ingestor
 from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
@@ -206,11 +208,42 @@ class Services:
             self.retriever,
             self.embedder,
             self.redactor,
-            QuestionLog(self.sessions),
+            self.question_log,
             config,
             screen=self.injection_screen,
             checker=self.output_checker,
             risk_log=self.risk_log,
+        )
+
+    @cached_property
+    def question_log(self) -> QuestionLog:
+        return QuestionLog(self.sessions)
+
+    @cached_property
+    def gap_finder(self) -> GapFinder:
+        config = GapConfig(
+            answer_threshold=self.settings.abstain_threshold,
+            weak_margin=self.settings.gap_weak_margin,
+            cluster_distance=self.settings.gap_cluster_distance,
+            min_questions=self.settings.gap_min_questions,
+        )
+        return GapFinder(
+            self.question_log, self.embedder, self.store, self.sessions, config
+        )
+
+    @cached_property
+    def content_health(self) -> ContentHealth:
+        config = HealthConfig(
+            stale_after=timedelta(days=self.settings.stale_after_days),
+            answer_threshold=self.settings.abstain_threshold,
+        )
+        return ContentHealth(
+            self.sessions,
+            self.store,
+            self.embedder,
+            self.retriever,
+            self.risk_log,
+            config,
         )
 
     @cached_property

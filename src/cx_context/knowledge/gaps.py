@@ -1,0 +1,488 @@
+"""Content gaps: what customers ask that our content does not answer.
+
+The stored questions (redacted) that were not answered, or only weakly, are
+clustered by meaning; each cluster is a gap, named from its most typical
+questions, with the articles that came nearest and why they did not answer.
+"""
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cx_context.knowledge.database import DocumentRow
+from cx_context.knowledge.embedding import Embedder, Vectors
+from cx_context.knowledge.questions import QuestionLog, StoredQuestion
+from cx_context.knowledge.vectorstore import Collection, VectorStore
+
+logger = logging.getLogger(__name__)
+
+# Outcomes that mean the customer did not get an answer from content.
+UNANSWERED = frozenset({"abstained", "escalated", "low_confidence", "handoff"})
+ESCALATED = frozenset({"escalated", "handoff"})
+_PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    """How weak an answer must be to count, and how gaps are cut.
+
+    `cluster_distance` is the average cosine distance at which two groups of
+    questions stop being merged; it and `weak_margin` were chosen on banking77
+    training questions (see `cx-context eval gaps`), not on the reported ones.
+    """
+
+    answer_threshold: float = 0.45
+    weak_margin: float = 0.05
+    cluster_distance: float = 0.5
+    min_questions: int = 5
+    max_questions: int = 20_000
+    examples: int = 3
+    nearest_articles: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.answer_threshold <= 1.0:
+            raise ValueError(
+                f"answer_threshold must be in [0, 1], got {self.answer_threshold}"
+            )
+        if not 0.0 < self.cluster_distance < 2.0:
+            raise ValueError(
+                f"cluster_distance must be in (0, 2), got {self.cluster_distance}"
+            )
+        if self.min_questions < 2:
+            raise ValueError(f"min_questions must be >= 2, got {self.min_questions}")
+
+    @property
+    def weak_score(self) -> float:
+        return self.answer_threshold + self.weak_margin
+
+
+@dataclass(frozen=True)
+class NearestArticle:
+    document_id: str
+    title: str
+    score: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "title": self.title,
+            "score": round(self.score, 4),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A group of questions that mean the same thing and that content failed."""
+
+    rank: int
+    label: str
+    typical_question: str
+    volume: int
+    escalated_share: float
+    trend: float  # growth of the second half of the period over the first
+    priority: float
+    first_asked: datetime
+    last_asked: datetime
+    mean_best_score: float | None
+    examples: list[str]
+    outcomes: dict[str, int]
+    channels: dict[str, int]
+    nearest_articles: list[NearestArticle]
+    question_ids: list[int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "label": self.label,
+            "typical_question": self.typical_question,
+            "volume": self.volume,
+            "escalated_share": round(self.escalated_share, 4),
+            "trend": round(self.trend, 4),
+            "priority": round(self.priority, 4),
+            "first_asked": self.first_asked.isoformat(),
+            "last_asked": self.last_asked.isoformat(),
+            "mean_best_score": None
+            if self.mean_best_score is None
+            else round(self.mean_best_score, 4),
+            "examples": self.examples,
+            "outcomes": self.outcomes,
+            "channels": self.channels,
+            "nearest_articles": [a.to_dict() for a in self.nearest_articles],
+            "question_ids": self.question_ids,
+        }
+
+
+@dataclass(frozen=True)
+class GapReport:
+    since: datetime | None
+    until: datetime | None
+    n_questions: int
+    n_weak: int
+    gaps: list[Gap]
+    # Weak questions per time bucket, and those of each gap (by rank).
+    bucket: str = "day"
+    volume_over_time: list[dict[str, Any]] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": None if self.since is None else self.since.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "n_questions": self.n_questions,
+            "n_weak": self.n_weak,
+            "n_gaps": len(self.gaps),
+            "gaps": [gap.to_dict() for gap in self.gaps],
+            "bucket": self.bucket,
+            "volume_over_time": self.volume_over_time,
+            "settings": self.settings,
+            "note": self.note,
+        }
+
+
+def is_weak(question: StoredQuestion, config: GapConfig) -> bool:
+    """Whether content failed this question: not answered, or only just."""
+    if question.outcome in UNANSWERED:
+        return True
+    return question.best_score is None or question.best_score < config.weak_score
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives back naive times; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def cluster_questions(vectors: Vectors, config: GapConfig) -> list[list[int]]:
+    """Groups of at least `min_questions` row indexes, largest first.
+
+    Average-linkage agglomerative clustering on cosine distance: two groups
+    merge while their questions are, on average, closer than the cut.
+    """
+    if len(vectors) < config.min_questions:
+        return []
+    labels = AgglomerativeClustering(
+        n_clusters=None,
+        metric="cosine",
+        linkage="average",
+        distance_threshold=config.cluster_distance,
+    ).fit_predict(vectors)
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(index)
+    kept = [g for g in groups.values() if len(g) >= config.min_questions]
+    kept.sort(key=lambda g: (-len(g), g[0]))
+    return kept
+
+
+def typical_order(vectors: Vectors) -> list[int]:
+    """Row indexes from the most typical (nearest the centroid) to the least."""
+    centroid = vectors.mean(axis=0)
+    return [int(i) for i in np.argsort(-(vectors @ centroid), kind="stable")]
+
+
+def name_clusters(texts: Sequence[str], groups: Sequence[Sequence[int]]) -> list[str]:
+    """A short name per group: the words that set its questions apart.
+
+    Words are weighed by how much more often a group uses them than all the
+    weak questions do (class-based TF-IDF); placeholders of redacted values
+    are not words.
+    """
+    if not groups:
+        return []
+    joined = [" ".join(_PLACEHOLDER.sub(" ", texts[i]) for i in g) for g in groups]
+    words_of_three_letters = r"(?u)\b[a-zA-Z]{3,}\b"
+    vectorizer = CountVectorizer(
+        stop_words=list(ENGLISH_STOP_WORDS), token_pattern=words_of_three_letters
+    )
+    try:
+        counts = vectorizer.fit_transform(joined).toarray().astype(float)
+    except ValueError:  # only stop words
+        return ["(no distinctive words)"] * len(groups)
+    words = vectorizer.get_feature_names_out()
+    frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    rarity = np.log(1.0 + counts.sum() / np.maximum(counts.sum(axis=0), 1.0))
+    weights = frequency * rarity
+    names = []
+    for row in weights:
+        top = [str(words[i]) for i in np.argsort(-row)[:3] if row[i] > 0]
+        names.append(" / ".join(top) or "(no distinctive words)")
+    return names
+
+
+class GapFinder:
+    """Finds, names and ranks content gaps from the question log."""
+
+    def __init__(
+        self,
+        questions: QuestionLog,
+        embedder: Embedder,
+        store: VectorStore,
+        sessions: sessionmaker[Session],
+        config: GapConfig | None = None,
+    ) -> None:
+        self._questions = questions
+        self._embedder = embedder
+        self._store = store
+        self._sessions = sessions
+        self.config = config or GapConfig()
+        # Stored questions never change: their vectors are kept by id.
+        self._vectors: dict[int, Vectors] = {}
+
+    def _embed(self, questions: Sequence[StoredQuestion]) -> Vectors:
+        missing = [q for q in questions if q.id not in self._vectors]
+        if missing:
+            if len(self._vectors) + len(missing) > 4 * self.config.max_questions:
+                self._vectors.clear()
+            fresh = self._embedder.embed([q.question for q in missing])
+            self._vectors.update(zip((q.id for q in missing), fresh, strict=True))
+        return np.stack([self._vectors[q.id] for q in questions])
+
+    def find(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> GapReport:
+        if since is not None and until is not None and since >= until:
+            raise ValueError(
+                f"since must be before until, got {since.isoformat()} "
+                f"and {until.isoformat()}"
+            )
+        config = self.config
+        settings = {
+            "answer_threshold": config.answer_threshold,
+            "weak_score": round(config.weak_score, 4),
+            "cluster_distance": config.cluster_distance,
+            "min_questions": config.min_questions,
+        }
+        asked = self._questions.between(since, until)
+        weak = [q for q in asked if is_weak(q, config)]
+        note = None
+        if len(weak) > config.max_questions:
+            note = (
+                f"{len(weak)} weak questions in the period; "
+                f"the newest {config.max_questions} were clustered"
+            )
+            weak = weak[-config.max_questions :]
+        if not weak:
+            return GapReport(
+                since,
+                until,
+                len(asked),
+                0,
+                [],
+                settings=settings,
+                note="no questions stored in this period"
+                if not asked
+                else "every question in this period was answered",
+            )
+        if progress:
+            progress(f"embedding {len(weak)} weak questions")
+        vectors = self._embed(weak)
+        if progress:
+            progress("clustering")
+        groups = cluster_questions(vectors, config)
+        names = name_clusters([q.question for q in weak], groups)
+        documents = self._documents()
+        gaps = [
+            self._gap([weak[i] for i in group], vectors[group], name, documents, until)
+            for group, name in zip(groups, names, strict=True)
+        ]
+        gaps.sort(key=lambda g: (-g.priority, -g.volume, g.question_ids[0]))
+        gaps = [_ranked(gap, rank) for rank, gap in enumerate(gaps, start=1)]
+        bucket, series = _volume_over_time(weak, gaps)
+        return GapReport(
+            since,
+            until,
+            len(asked),
+            len(weak),
+            gaps,
+            bucket,
+            series,
+            settings,
+            note,
+        )
+
+    def _documents(self) -> dict[str, tuple[str, str]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(DocumentRow.id, DocumentRow.title, DocumentRow.audience)
+            ).all()
+        return {row.id: (row.title, row.audience) for row in rows}
+
+    def _gap(
+        self,
+        questions: list[StoredQuestion],
+        vectors: Vectors,
+        label: str,
+        documents: dict[str, tuple[str, str]],
+        until: datetime | None,
+    ) -> Gap:
+        order = typical_order(vectors)
+        examples: list[str] = []
+        for index in order:
+            text = questions[index].question
+            if text not in examples:
+                examples.append(text)
+            if len(examples) == self.config.examples:
+                break
+        times = [aware(q.asked_at) for q in questions]
+        escalated = sum(q.escalated or q.outcome in ESCALATED for q in questions)
+        trend = _growth(times, until)
+        scores = [q.best_score for q in questions if q.best_score is not None]
+        volume = len(questions)
+        share = escalated / volume
+        priority = volume * (1.0 + share) * (1.0 + max(trend, 0.0))
+        centroid = vectors.mean(axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+        return Gap(
+            rank=0,
+            label=label,
+            typical_question=questions[order[0]].question,
+            volume=volume,
+            escalated_share=share,
+            trend=trend,
+            priority=priority,
+            first_asked=min(times),
+            last_asked=max(times),
+            mean_best_score=sum(scores) / len(scores) if scores else None,
+            examples=examples,
+            outcomes=dict(Counter(q.outcome for q in questions).most_common()),
+            channels=dict(Counter(_channel(q) for q in questions).most_common()),
+            nearest_articles=self._nearest(centroid, questions, documents),
+            question_ids=[q.id for q in questions],
+        )
+
+    def _nearest(
+        self,
+        centroid: Vectors,
+        questions: list[StoredQuestion],
+        documents: dict[str, tuple[str, str]],
+    ) -> list[NearestArticle]:
+        """The articles nearest the gap, and why each did not answer it.
+
+        The store is asked without filters and with quarantined chunks, so an
+        article held back by the injection screen or by an audience filter
+        still shows as near, with that reason.
+        """
+        hits = self._store.query(Collection.KNOWLEDGE, centroid, 20)
+        best: dict[str, tuple[float, bool]] = {}
+        for hit in hits:
+            doc = str(hit.metadata.get("document_id", ""))
+            quarantined = hit.metadata.get("quarantined") is True
+            if doc not in best:
+                best[doc] = (hit.score, quarantined)
+            elif quarantined and hit.score >= best[doc][0] - 0.02:
+                best[doc] = (best[doc][0], True)
+        # What the questions themselves got from the retriever, per article.
+        retrieved: dict[str, list[float]] = {}
+        for question in questions:
+            if question.retrieved:
+                top = question.retrieved[0]
+                retrieved.setdefault(top.document_id, []).append(top.score)
+        audiences = {
+            str(value)
+            for q in questions
+            for value in _as_list(q.filters.get("audience"))
+        }
+        nearest = []
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])
+        for doc, (similarity, quarantined) in ranked[: self.config.nearest_articles]:
+            title, audience = documents.get(doc, (doc, "all"))
+            scores = retrieved.get(doc)
+            score = sum(scores) / len(scores) if scores else similarity
+            if quarantined:
+                reason = "quarantined: the injection screen held its nearest passage"
+            elif audiences and audience not in audiences and audience != "all":
+                reason = (
+                    f"audience mismatch: written for {audience!r}, asked for "
+                    f"{', '.join(sorted(audiences))}"
+                )
+            elif score < self.config.answer_threshold:
+                reason = (
+                    f"score too low: {score:.2f} is under the answer threshold "
+                    f"{self.config.answer_threshold:.2f}"
+                )
+            else:
+                reason = (
+                    f"weak match: {score:.2f} is just over the answer threshold "
+                    f"{self.config.answer_threshold:.2f}"
+                )
+            nearest.append(NearestArticle(doc, title, score, reason))
+        return nearest
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _channel(question: StoredQuestion) -> str:
+    return question.channel or "unknown"
+
+
+def _ranked(gap: Gap, rank: int) -> Gap:
+    return Gap(**{**gap.__dict__, "rank": rank})
+
+
+def _growth(times: Sequence[datetime], until: datetime | None) -> float:
+    """Questions in the later half of their span over those in the earlier half.
+
+    0 means steady, 1 doubling, -1 gone; a gap seen at one moment has no trend.
+    """
+    start = min(times)
+    end = max(until, *times) if until is not None else max(times)
+    if end - start < timedelta(hours=1):
+        return 0.0
+    middle = start + (end - start) / 2
+    later = sum(t >= middle for t in times)
+    earlier = len(times) - later
+    return (later - earlier) / max(earlier, 1)
+
+
+def _volume_over_time(
+    weak: Sequence[StoredQuestion], gaps: Sequence[Gap], top: int = 5
+) -> tuple[str, list[dict[str, Any]]]:
+    times = [aware(q.asked_at) for q in weak]
+    span = max(times) - min(times)
+    bucket = "week" if span > timedelta(days=60) else "day"
+
+    def start_of(moment: datetime) -> str:
+        day = moment.date()
+        if bucket == "week":
+            day -= timedelta(days=day.weekday())
+        return day.isoformat()
+
+    of_gap = {qid: gap.rank for gap in gaps[:top] for qid in gap.question_ids}
+    rows: dict[str, dict[str, Any]] = {}
+    for question, moment in zip(weak, times, strict=True):
+        row = rows.setdefault(start_of(moment), {"weak": 0, "gaps": {}})
+        row["weak"] += 1
+        rank = of_gap.get(question.id)
+        if rank is not None:
+            row["gaps"][str(rank)] = row["gaps"].get(str(rank), 0) + 1
+    return bucket, [
+        {"start": key, "weak": value["weak"], "gaps": value["gaps"]}
+        for key, value in sorted(rows.items())
+    ]
+
+
+def growth_label(trend: float) -> str:
+    """A trend in words, for tables and pages."""
+    if math.isclose(trend, 0.0, abs_tol=0.05):
+        return "steady"
+    return f"{'+' if trend > 0 else ''}{trend * 100:.0f}%"
