@@ -14,6 +14,7 @@ from cx_context.eval.bench_ingest import (
     DEFAULT_KNOWLEDGE,
     IngestBenchmark,
 )
+from cx_context.eval.cli_estate import estate_command
 from cx_context.eval.cli_gaps import gaps_command
 from cx_context.eval.identity import DEFAULT_DATA as IDENTITY_DATA
 from cx_context.eval.identity import run as run_identity
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("gaps")(gaps_command)
+app.command("estate")(estate_command)
 out = Console()
 err = Console(stderr=True)
 
