@@ -48,6 +48,7 @@ from cx_context.service.schemas import (
     InteractionBatch,
     SummaryResponse,
 )
+from cx_context.service.ui.knowledge import router as knowledge_page_router
 from cx_context.service.ui_scorecard import router as scorecard_page_router
 from cx_context.service.wiring import Services
 
@@ -304,3 +305,5 @@ def create_app(services: Services) -> FastAPI:
     return app
     app.include_router(scorecard_router)
     app.include_router(scorecard_page_router)
+    app.include_router(knowledge_router)
+    app.include_router(knowledge_page_router)

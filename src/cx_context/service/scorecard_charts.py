@@ -31,15 +31,17 @@ def _trend_figure(
         axes.set_ylim(-0.02, 1.02)
     axes.grid(alpha=0.3)
     missing = [p for p, v in zip(positions, values, strict=True) if v is None]
-    if missing:
-        axes.plot(
-            missing,
-            [0.0] * len(missing),
-            linestyle="none",
-            marker="x",
+    for number, position in enumerate(missing):
+        axes.axvspan(
+            position - 0.4,
+            position + 0.4,
             color="#b04a00",
-            label="not enough data",
+            alpha=0.12,
+            hatch="//",
+            label="not enough data" if number == 0 else None,
         )
+    if missing:
+        axes.set_xlim(-0.6, len(labels) - 0.4)
         axes.legend(fontsize=7, loc="upper right")
     return figure
 
