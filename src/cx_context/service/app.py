@@ -37,6 +37,7 @@ from cx_context.service.auth import (
 )
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
+from cx_context.service.routes_knowledge import router as knowledge_router
 from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.routes_scorecard import router as scorecard_router
 from cx_context.service.schemas import (
@@ -288,8 +289,15 @@ def create_app(services: Services) -> FastAPI:
     def get_summary(interaction_id: str, services: ServicesDep) -> dict[str, Any]:
         return services.summarizer.summarize(interaction_id).to_dict()
 
-    app.include_router(customers_router)
-    app.include_router(risks_router)
+    for router in (
+        customers_router,
+        risks_router,
+        scorecard_router,
+        scorecard_page_router,
+        knowledge_router,
+        knowledge_page_router,
+    ):
+        app.include_router(router)
 
     @app.get(
         "/healthz",
@@ -303,7 +311,3 @@ def create_app(services: Services) -> FastAPI:
         )
 
     return app
-    app.include_router(scorecard_router)
-    app.include_router(scorecard_page_router)
-    app.include_router(knowledge_router)
-    app.include_router(knowledge_page_router)

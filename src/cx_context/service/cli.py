@@ -41,6 +41,7 @@ from cx_context.service.cli_customers import (
     vault_app,
 )
 from cx_context.service.cli_keys import keys_app
+from cx_context.service.cli_knowledge import gaps_command, health_command
 from cx_context.service.cli_risks import risks_app
 from cx_context.service.cli_scorecard import scorecard_command
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
@@ -68,6 +69,8 @@ app.add_typer(keys_app, name="keys")
 app.command("context")(context_command)
 app.command("reidentify")(reidentify_command)
 app.command("scorecard")(scorecard_command)
+app.command("gaps")(gaps_command)
+app.command("health")(health_command)
 
 
 @app.callback()
