@@ -255,13 +255,15 @@ class GapFinder:
         since: datetime | None = None,
         until: datetime | None = None,
         progress: Callable[[str], None] | None = None,
+        config: GapConfig | None = None,
     ) -> GapReport:
+        """The gaps of a period; `config` overrides the finder's for this call."""
         if since is not None and until is not None and since >= until:
             raise ValueError(
                 f"since must be before until, got {since.isoformat()} "
                 f"and {until.isoformat()}"
             )
-        config = self.config
+        config = config or self.config
         settings = {
             "answer_threshold": config.answer_threshold,
             "weak_score": round(config.weak_score, 4),
@@ -298,7 +300,9 @@ class GapFinder:
         names = name_clusters([q.question for q in weak], groups)
         documents = self._documents()
         gaps = [
-            self._gap([weak[i] for i in group], vectors[group], name, documents, until)
+            self._gap(
+                [weak[i] for i in group], vectors[group], name, documents, until, config
+            )
             for group, name in zip(groups, names, strict=True)
         ]
         gaps.sort(key=lambda g: (-g.priority, -g.volume, g.question_ids[0]))
@@ -330,6 +334,7 @@ class GapFinder:
         label: str,
         documents: dict[str, tuple[str, str]],
         until: datetime | None,
+        config: GapConfig,
     ) -> Gap:
         order = typical_order(vectors)
         examples: list[str] = []
@@ -337,7 +342,7 @@ class GapFinder:
             text = questions[index].question
             if text not in examples:
                 examples.append(text)
-            if len(examples) == self.config.examples:
+            if len(examples) == config.examples:
                 break
         times = [aware(q.asked_at) for q in questions]
         escalated = sum(q.escalated or q.outcome in ESCALATED for q in questions)
@@ -362,7 +367,7 @@ class GapFinder:
             examples=examples,
             outcomes=dict(Counter(q.outcome for q in questions).most_common()),
             channels=dict(Counter(_channel(q) for q in questions).most_common()),
-            nearest_articles=self._nearest(centroid, questions, documents),
+            nearest_articles=self._nearest(centroid, questions, documents, config),
             question_ids=[q.id for q in questions],
         )
 
@@ -371,6 +376,7 @@ class GapFinder:
         centroid: Vectors,
         questions: list[StoredQuestion],
         documents: dict[str, tuple[str, str]],
+        config: GapConfig,
     ) -> list[NearestArticle]:
         """The articles nearest the gap, and why each did not answer it.
 
@@ -400,7 +406,7 @@ class GapFinder:
         }
         nearest = []
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
-        for doc, (similarity, quarantined) in ranked[: self.config.nearest_articles]:
+        for doc, (similarity, quarantined) in ranked[: config.nearest_articles]:
             title, audience = documents.get(doc, (doc, "all"))
             scores = retrieved.get(doc)
             score = sum(scores) / len(scores) if scores else similarity
@@ -411,15 +417,15 @@ class GapFinder:
                     f"audience mismatch: written for {audience!r}, asked for "
                     f"{', '.join(sorted(audiences))}"
                 )
-            elif score < self.config.answer_threshold:
+            elif score < config.answer_threshold:
                 reason = (
                     f"score too low: {score:.2f} is under the answer threshold "
-                    f"{self.config.answer_threshold:.2f}"
+                    f"{config.answer_threshold:.2f}"
                 )
             else:
                 reason = (
                     f"weak match: {score:.2f} is just over the answer threshold "
-                    f"{self.config.answer_threshold:.2f}"
+                    f"{config.answer_threshold:.2f}"
                 )
             nearest.append(NearestArticle(doc, title, score, reason))
         return nearest

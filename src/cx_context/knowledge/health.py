@@ -130,14 +130,16 @@ class ContentHealth:
         until: datetime | None = None,
         now: datetime | None = None,
         progress: Callable[[str], None] | None = None,
+        config: HealthConfig | None = None,
     ) -> HealthReport:
+        """The health of the content; `config` overrides the report's for this call."""
         if since is not None and until is not None and since >= until:
             raise ValueError(
                 f"since must be before until, got {since.isoformat()} "
                 f"and {until.isoformat()}"
             )
         now = now or datetime.now(UTC)
-        config = self.config
+        config = config or self.config
         with self._sessions() as session:
             documents = list(session.scalars(select(DocumentRow)))
             counts = self._retrieval_counts(session, since, until)
@@ -181,11 +183,11 @@ class ContentHealth:
         ]
         if progress:
             progress("comparing passages")
-        duplicates = self._duplicates(hits, vectors, titles)
-        conflicts = self._conflicts(hits, titles)
+        duplicates = self._duplicates(hits, vectors, titles, config)
+        conflicts = self._conflicts(hits, titles, config)
         if progress:
             progress("coverage by intent")
-        coverage = self._coverage(since, until)
+        coverage = self._coverage(since, until, config)
         limit = config.max_items
         return HealthReport(
             since=since,
@@ -225,11 +227,15 @@ class ContentHealth:
         return {doc: int(n) for doc, n in session.execute(query).all()}
 
     def _duplicates(
-        self, hits: Sequence[Hit], vectors: Any, titles: dict[str, str]
+        self,
+        hits: Sequence[Hit],
+        vectors: Any,
+        titles: dict[str, str],
+        config: HealthConfig,
     ) -> list[dict[str, Any]]:
         if len(hits) < 2:
             return []
-        threshold = self.config.duplicate_similarity
+        threshold = config.duplicate_similarity
         docs = np.array([str(h.metadata.get("document_id", "")) for h in hits])
         pairs: list[tuple[float, int, int]] = []
         block = 1024
@@ -252,7 +258,7 @@ class ContentHealth:
         ]
 
     def _conflicts(
-        self, hits: Sequence[Hit], titles: dict[str, str]
+        self, hits: Sequence[Hit], titles: dict[str, str], config: HealthConfig
     ) -> list[dict[str, Any]]:
         """Sentences that say the same thing of different values.
 
@@ -274,7 +280,7 @@ class ContentHealth:
         masked = self._embedder.embed([mask_quantities(s) for _, s, _ in stated])
         docs = [str(hits[i].metadata.get("document_id", "")) for i, _, _ in stated]
         similarity = masked @ masked.T
-        rows, cols = np.nonzero(similarity >= self.config.conflict_similarity)
+        rows, cols = np.nonzero(similarity >= config.conflict_similarity)
         conflicts: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
         for row, col in zip(rows, cols, strict=True):
@@ -336,7 +342,7 @@ class ContentHealth:
         ]
 
     def _coverage(
-        self, since: datetime | None, until: datetime | None
+        self, since: datetime | None, until: datetime | None, config: HealthConfig
     ) -> list[dict[str, Any]]:
         """Per intent of the period's conversations: the share content answers.
 
@@ -348,7 +354,7 @@ class ContentHealth:
             select(InteractionRow.intent, InteractionRow.turns, moment)
             .where(InteractionRow.intent.is_not(None))
             .order_by(moment.desc())
-            .limit(self.config.max_coverage_interactions)
+            .limit(config.max_coverage_interactions)
         )
         if since is not None:
             query = query.where(moment >= since)
@@ -366,7 +372,7 @@ class ContentHealth:
         for (intent, _, when), vector in zip(rows, vectors, strict=True):
             passages = self._retriever.search_vector(vector, 1)
             best = passages[0].score if passages else 0.0
-            answered = best >= self.config.answer_threshold
+            answered = best >= config.answer_threshold
             day = _aware(when).date()
             if weekly:
                 day -= timedelta(days=day.weekday())
