@@ -9,9 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from cx_context.context.assembler import AssemblyPurpose
 from cx_context.service.keys import Role
@@ -25,6 +28,7 @@ __all__ = [
     "check_purpose",
     "require_roles",
     "roles_of",
+    "route_roles",
 ]
 
 ALL_ROLES = tuple(Role)
@@ -129,3 +133,34 @@ def check_purpose(principal: Principal, purpose: AssemblyPurpose) -> None:
             f"role {principal.role.value!r} may assemble context only for: "
             f"{names}; got purpose {purpose.value!r}",
         )
+
+
+def route_roles(app: FastAPI) -> dict[tuple[str, str], frozenset[Role] | None]:
+    """Every (method, path) the app serves and the roles it admits (None: anyone)."""
+    found: dict[tuple[str, str], frozenset[Role] | None] = {}
+
+    def dependency_roles(dependant: Dependant) -> frozenset[Role] | None:
+        for sub in dependant.dependencies:
+            roles = roles_of(sub.call)
+            if roles is None:
+                roles = dependency_roles(sub)
+            if roles is not None:
+                return roles
+        return None
+
+    def walk(routes: list[BaseRoute], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                for method in sorted(route.methods or ()):
+                    found[(method, prefix + route.path)] = dependency_roles(
+                        route.dependant
+                    )
+            elif hasattr(route, "original_router"):  # an included router
+                context = getattr(route, "include_context", None)
+                walk(
+                    route.original_router.routes,
+                    prefix + str(getattr(context, "prefix", "") or ""),
+                )
+
+    walk(app.routes, "")
+    return found
