@@ -5,7 +5,7 @@ outputs in the summary store (recomputed when the interaction changes), and,
 with a language model configured, adds prose that passed the output check.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -200,12 +200,3 @@ class AgentSummaries:
     ) -> Draft:
         interaction, view = self._draft_inputs(interaction_id, customer_id)
         return self._drafter.draft(interaction, view, request_id)
-
-    def stream_draft(
-        self,
-        interaction_id: str,
-        customer_id: str | None = None,
-        request_id: str | None = None,
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        interaction, view = self._draft_inputs(interaction_id, customer_id)
-        return self._drafter.stream(interaction, view, request_id)

@@ -8,6 +8,7 @@ used instead, and the event is written to the risk log.
 """
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +74,10 @@ def write_checked(
 ) -> Prose:
     """The model's text when it passes the output check, else None with the reason."""
     versions = Versions(model=generator.model_name, prompt_template=prompt.label)
-    source_ids = tuple(p.source_id for p in passages if p.source_id)[:20]
+    # Evidence ids carry no whitespace ("doc#Step 3" becomes "doc#Step_3").
+    source_ids = tuple(
+        re.sub(r"\s+", "_", p.source_id)[:300] for p in passages if p.source_id
+    )[:20]
     try:
         text = generator.generate(prompt, variables)
     except GenerationError as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cx_context.context.checked_prose import numbered, text_id, write_checked
-from cx_context.context.errors import ConflictError, NotFoundError
+from cx_context.context.errors import ConflictError, ContextError
 from cx_context.context.generation import Generator, load_prompt
 from cx_context.context.readable import why_unreadable
 from cx_context.context.records import CaseView, CustomerView, Purpose
@@ -45,6 +45,10 @@ _STEPS_KEPT = 3
 
 class DraftRefusedError(ConflictError):
     """A draft asked for where none may be written (a closed case, no consent)."""
+
+
+class NothingToDraftError(ContextError):
+    """An interaction with nothing to reply to (no turns, only system turns, ...)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ class Drafter:
         """The next agent message for this conversation, each sentence cited."""
         unreadable = why_unreadable(interaction)
         if unreadable:
-            raise NotFoundError(
+            raise NothingToDraftError(
                 f"no draft for interaction {interaction.id!r}: {unreadable}"
             )
         case = case_for(customer, interaction.intent)
@@ -176,24 +180,6 @@ class Drafter:
             output_check=check.to_dict(),
             notes=[*composed.notes, "the composed draft failed the output check"],
         )
-
-    def stream(
-        self,
-        interaction: StoredInteraction,
-        customer: CustomerView | None = None,
-        request_id: str | None = None,
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Server-sent events: the checked draft a sentence at a time, then the rest.
-
-        Generated text is checked whole before any of it leaves, so the
-        sentences stream once the check has passed (or the composed draft won).
-        """
-        result = self.draft(interaction, customer, request_id)
-        for index, sentence in enumerate(result.sentences(), start=1):
-            yield "sentence", {"index": index, "text": sentence}
-        body = result.to_dict()
-        body.pop("text")
-        yield "done", body
 
     # Composing from sources -----------------------------------------------
 
@@ -260,12 +246,9 @@ class Drafter:
         marketing = customer is not None and customer.allows(Purpose.MARKETING)
         policy = None
         for passage in passages:
-            steps = [
-                s
-                for s in sentences(passage.body)
-                if marketing or not _MARKETING.search(s)
-            ]
-            if len(steps) < len(sentences(passage.body)):
+            said_steps = [s for s in sentences(passage.body) if not s.endswith(":")]
+            steps = [s for s in said_steps if marketing or not _MARKETING.search(s)]
+            if len(steps) < len(said_steps):
                 notes.append(
                     "policy steps about offers were left out: no marketing consent"
                 )
@@ -337,3 +320,16 @@ class Drafter:
             output_check=prose.check
             or {"decision": Decision.ALLOW.value, "reasons": []},
         )
+
+
+def draft_events(draft: Draft) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Server-sent events of a draft: a sentence at a time, then the rest.
+
+    Generated text is checked whole before any of it leaves, so the sentences
+    stream once the check has passed (or the composed draft took its place).
+    """
+    for index, sentence in enumerate(draft.sentences(), start=1):
+        yield "sentence", {"index": index, "text": sentence}
+    body = draft.to_dict()
+    body.pop("text")
+    yield "done", body

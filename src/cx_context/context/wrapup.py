@@ -130,8 +130,18 @@ _WITHIN = re.compile(
     r"(business |working )?(hour|day|week|month)s?\b",
     re.I,
 )
-_WORD_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "next week": 7}
-_WORD_DUE = re.compile(r"\b(today|tonight|tomorrow|next week)\b", re.I)
+_WORD_DAYS = {
+    "today": 0,
+    "tonight": 0,
+    "tomorrow": 1,
+    "next week": 7,
+    "less than a week": 7,
+    "less than a day": 1,
+    "less than a month": 30,
+}
+_WORD_DUE = re.compile(
+    r"\b(today|tonight|tomorrow|next week|less than a (?:week|day|month))\b", re.I
+)
 
 
 def _add_business_days(start: date, days: int) -> date:
