@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cx_context.context.identity.resolver import DEFAULT_ACCEPT_THRESHOLD
+from cx_context.context.wrapup import DEFAULT_DISPOSITIONS, check_dispositions
 from cx_context.guardrails.pii_config import (
     DEFAULT_ID_PATTERNS,
     DEFAULT_PHONE_REGIONS,
@@ -106,6 +107,22 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
+    # Agent summaries: handoffs across channels and after-contact wrap-ups.
+    handoff_max_interactions: int = Field(
+        default=5, gt=0, le=50, description="Latest contacts a handoff reads."
+    )
+    handoff_window_days: float = Field(
+        default=30.0, gt=0, description="...within this many days of the latest."
+    )
+    disposition_codes: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_DISPOSITIONS.items()},
+        description=(
+            "Wrap-up disposition codes, in the order tried, each with the cue "
+            "words that choose it; the last is used when none matches: "
+            '{"escalated": ["escalat"], "resolved": ["done"], "unresolved": []}'
+        ),
+    )
+
     log_level: str = "WARNING"
 
     # The conversation PII detector.
@@ -158,6 +175,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Events arriving later than this after their time count as late.",
     )
+
+    @field_validator("disposition_codes")
+    @classmethod
+    def _usable_dispositions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        check_dispositions(value)
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from cx_context.context.agent_summaries import AgentSummaries
 from cx_context.context.answers import AnswerConfig, Answerer
 from cx_context.context.assembler import ContextAssembler
 from cx_context.context.customers import CustomerStore
+from cx_context.context.drafts import Drafter
 from cx_context.context.errors import NotFoundError
 from cx_context.context.events import EventApplier
 from cx_context.context.generation import Generator, build_chat_model
@@ -21,6 +23,7 @@ from cx_context.context.identity.resolver import IdentityResolver, ResolverConfi
 from cx_context.context.reidentification import Reidentifier
 from cx_context.context.scorecard import Scorecard, ScorecardConfig, load_estate
 from cx_context.context.summaries import Summarizer
+from cx_context.context.summary_store import SummaryStore
 from cx_context.guardrails import CONVERSATION_POLICY, KnownValue, PiiRedactor
 from cx_context.guardrails.errors import VaultKeyError
 from cx_context.guardrails.injection import InjectionScreen
@@ -249,6 +252,24 @@ class Services:
     @cached_property
     def summarizer(self) -> Summarizer:
         return Summarizer(self.catalog, checker=self.output_checker)
+
+    @cached_property
+    def agent_summaries(self) -> AgentSummaries:
+        """Handoff summaries, wrap-ups and reply drafts for agents."""
+        s = self.settings
+        return AgentSummaries(
+            self.customers,
+            self.catalog,
+            self.summarizer,
+            SummaryStore(self.sessions),
+            Drafter(self.retriever, self.output_checker, self.generator, self.risk_log),
+            self.output_checker,
+            self.generator,
+            self.risk_log,
+            s.disposition_codes,
+            s.handoff_max_interactions,
+            timedelta(days=s.handoff_window_days),
+        )
 
     # The unified customer record ------------------------------------------
 
