@@ -35,8 +35,10 @@ from cx_context.guardrails.risk_events import refused_question
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.riskrecords import Actor, Versions
 from cx_context.knowledge.catalog import Catalog, StoredInteraction
+from cx_context.knowledge.chunking import record_of
+from cx_context.knowledge.fused_search import fuse_scored, read_passages
 from cx_context.knowledge.retrieval import Passage, Retriever
-from cx_context.knowledge.vectorstore import Collection, Hit, VectorStore
+from cx_context.knowledge.vectorstore import Collection, Scored, VectorStore
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +228,8 @@ class ContextAssembler:
         self._max_question_chars = max_question_chars
         # Threads for vector queries that run side by side. Only native code
         # runs there: Python work in two threads would wait on each other for
-        # the GIL, and an embedding beside the record's reads took 3x longer.
+        # the GIL; the record's reads beside the question's redaction made both
+        # slower.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="assemble")
 
     def timeline(self, customer_id: str) -> Timeline:
@@ -355,24 +358,29 @@ class ContextAssembler:
     def _start_search(self, query: str, timer: "_Timer") -> "_PendingSearch":
         """Embed a redacted query and start its three vector queries.
 
-        Passages and similar contacts are fetched side by side; what of the
-        similar contacts may be used is decided later, against the record.
+        Passages and similar contacts are searched side by side, for ids and
+        scores only; texts are read for what is kept. What of the similar
+        contacts may be used is decided later, against the record.
         """
         started = time.perf_counter()
         vector = self._retriever.embed_query(query)
         size = self._retriever.pool_size(self._k)
         # No task here waits on another, so a busy pool only queues them.
-        query_store = self._store.query
+        nearest = self._store.nearest
         futures = (
-            self._pool.submit(query_store, Collection.KNOWLEDGE, vector, size),
-            self._pool.submit(
-                query_store, Collection.KNOWLEDGE, vector, size, None, True
-            ),
-            self._pool.submit(
-                query_store, Collection.INTERACTIONS, vector, _SIMILAR_POOL
-            ),
+            self._pool.submit(nearest, Collection.KNOWLEDGE, vector, size),
+            self._pool.submit(nearest, Collection.KNOWLEDGE, vector, size, None, True),
+            self._pool.submit(nearest, Collection.INTERACTIONS, vector, _SIMILAR_POOL),
         )
-        return _PendingSearch(query, futures, timer, started, self._retriever, self._k)
+        return _PendingSearch(
+            query,
+            futures,
+            timer,
+            started,
+            self._store,
+            self._retriever.section_weight,
+            self._k,
+        )
 
     # Gathering -------------------------------------------------------------
 
@@ -525,36 +533,37 @@ class ContextAssembler:
         return None
 
     def _similar(
-        self, collector: _Collector, found: Sequence[Hit], view: CustomerView
+        self, collector: _Collector, found: Sequence[Scored], view: CustomerView
     ) -> None:
         if not collector.admits("similar_interaction"):
             # Counted once, as a kind of item the bundle could have held.
             collector.add("similar_interaction", "", Provenance("", ""), 0.0)
             return
         own = set(view.interaction_ids)
-        hits = [
-            hit for hit in found if str(hit.metadata.get("record_id", "")) not in own
-        ][:_SIMILAR_KEPT]
+        kept = [f for f in found if record_of(f.chunk_id) not in own][:_SIMILAR_KEPT]
         allowed = self._customers.interactions_allowing_ai(
-            [str(hit.metadata.get("record_id", "")) for hit in hits]
+            [record_of(f.chunk_id) for f in kept]
         )
+        readable = [f for f in kept if record_of(f.chunk_id) in allowed]
+        if len(readable) < len(kept):
+            collector.exclude(
+                "similar_interaction",
+                "its customer withdrew AI-assistance consent",
+                len(kept) - len(readable),
+            )
+        score = {f.chunk_id: f.score for f in readable}
+        hits = self._store.get(Collection.INTERACTIONS, list(score)) if score else []
         for hit in hits:
-            record = str(hit.metadata.get("record_id", ""))
-            if record not in allowed:
-                collector.exclude(
-                    "similar_interaction", "its customer withdrew AI-assistance consent"
-                )
-                continue
             collector.add(
                 "similar_interaction",
                 hit.text,
                 Provenance(
                     str(hit.metadata.get("source_system", "")),
-                    record,
-                    score=round(hit.score, 4),
+                    record_of(hit.chunk_id),
+                    score=round(score[hit.chunk_id], 4),
                     chunk_id=hit.chunk_id,
                 ),
-                rank=hit.score,
+                rank=score[hit.chunk_id],
             )
 
     # Budget ----------------------------------------------------------------
@@ -587,7 +596,7 @@ class ContextAssembler:
 class _Found:
     query: str
     passages: list[Passage]
-    similar: list[Hit]
+    similar: list[Scored]
 
 
 @dataclass
@@ -595,15 +604,17 @@ class _PendingSearch:
     """Vector queries under way: sections, documents, similar interactions."""
 
     query: str
-    futures: tuple["Future[list[Hit]]", ...]
+    futures: tuple["Future[list[Scored]]", ...]
     timer: "_Timer"
     started: float
-    retriever: Retriever
+    store: VectorStore
+    section_weight: float
     k: int
 
     def result(self) -> _Found:
         sections, documents, similar = (f.result() for f in self.futures)
-        passages = self.retriever.fuse(sections, documents, self.k)
+        candidates = fuse_scored(sections, documents, self.section_weight)
+        passages = read_passages(self.store, candidates, self.k)
         self.timer.add("retrieval", (time.perf_counter() - self.started) * 1000)
         return _Found(self.query, passages, similar)
 

@@ -64,6 +64,30 @@ def chunk_id(record_id: str, content_hash: str, index: int) -> str:
     return f"{record_id}:{content_hash[:12]}:{index:04d}"
 
 
+def document_vector_id(record_id: str, content_hash: str) -> str:
+    """The id of the vector that stands for one version of a document as a whole."""
+    return f"{record_id}:{content_hash[:12]}:doc"
+
+
+def version_of(chunk: str) -> str:
+    """The record and version part of a chunk id: `record:hash` of `record:hash:i`.
+
+    Both halves of a chunk id's tail are free of colons, so a record id that
+    holds colons of its own survives.
+    """
+    return chunk.rsplit(":", 1)[0]
+
+
+def record_of(chunk: str) -> str:
+    """The record a chunk id belongs to."""
+    return chunk.rsplit(":", 2)[0]
+
+
+def document_vector_of(chunk: str) -> str:
+    """The document vector of the document version a passage's id belongs to."""
+    return f"{version_of(chunk)}:doc"
+
+
 class Chunker:
     def __init__(self, config: ChunkingConfig | None = None) -> None:
         self.config = config or ChunkingConfig()
@@ -128,7 +152,7 @@ class Chunker:
         opening = sections[0].text[: self.config.chunk_size] if sections else ""
         chunks.append(
             Chunk(
-                f"{record_id}:{content_hash[:12]}:doc",
+                document_vector_id(record_id, content_hash),
                 f"{title}{about}\n{opening}",
                 {**base_metadata, "level": "document", "chunk_index": len(chunks)},
             )

@@ -96,6 +96,10 @@ class Retriever:
         self._store = store
         self._section_weight = section_weight
 
+    @property
+    def section_weight(self) -> float:
+        return self._section_weight
+
     def embed_query(self, query: str) -> Vectors:
         vector: Vectors = self._embedder.embed([query])[0]
         return vector
