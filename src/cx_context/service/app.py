@@ -35,6 +35,7 @@ from cx_context.service.auth import (
     access_denied,
     require_roles,
 )
+from cx_context.service.limits import BodySizeLimit, RateLimiter
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_knowledge import router as knowledge_router
@@ -86,6 +87,12 @@ def create_app(services: Services) -> FastAPI:
         return services
 
     ServicesDep = Annotated[Services, Depends(get_services)]  # noqa: N806 (a type alias)
+
+    # Added before the request-id middleware below, so that it runs inside it.
+    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
+    app.state.rate_limiter = RateLimiter(
+        services.settings.rate_limit, services.settings.rate_limit_storage
+    )
 
     @app.middleware("http")
     async def request_context(

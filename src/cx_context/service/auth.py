@@ -49,13 +49,21 @@ class Principal:
 
 
 class AccessDeniedError(Exception):
-    """A request without a usable key (401) or with a role the route does not serve."""
+    """A request refused before its route runs: no usable key (401), a role the
+    route does not serve (403), or a key over its rate limit (429)."""
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
 
 
 async def access_denied(request: Request, exc: Exception) -> JSONResponse:
@@ -64,6 +72,7 @@ async def access_denied(request: Request, exc: Exception) -> JSONResponse:
     response = problem(request, exc.status, exc.title, exc.detail)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cx-context"'
+    response.headers.update(exc.headers)
     return response
 
 
@@ -92,6 +101,15 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
             )
         found = Principal(key.key_id, key.role, key.tenant)
         request.state.principal = found
+        rate = request.app.state.rate_limiter.hit(key.key_id)
+        if not rate.allowed:
+            raise AccessDeniedError(
+                429,
+                "Too many requests",
+                f"key {key.key_id} is over its rate limit of {rate.limit} "
+                f"(CX_RATE_LIMIT); retry in {rate.retry_after_s} s",
+                headers={"Retry-After": str(rate.retry_after_s)},
+            )
         if found.role not in allowed:
             raise AccessDeniedError(
                 403,

@@ -66,7 +66,16 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="600/minute",
-        description="Requests allowed per API key, e.g. '600/minute;20/second'.",
+        description=(
+            "Requests allowed per API key, e.g. '600/minute;20/second'; empty for none."
+        ),
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description=(
+            "Where request counts are kept: memory:// counts per worker; a shared "
+            "store such as redis://host:6379 counts across workers."
+        ),
     )
 
     # Chosen on a small development set of in-scope and out-of-scope questions
@@ -180,6 +189,14 @@ class Settings(BaseSettings):
     @classmethod
     def _usable_dispositions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         check_dispositions(value)
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from cx_context.service.limits import parse_rate_limit
+
+        parse_rate_limit(value)
         return value
 
     @field_validator("log_level")
