@@ -451,9 +451,14 @@ class CustomerStore:
         now = datetime.now(UTC)
 
         def rows(table: Any, order: Any) -> list[Any]:
+            # Plain rows, not ORM objects: the view only reads them, and
+            # building objects of nine tables took half of the record's time.
+            columns = table.__table__
             return list(
-                session.scalars(
-                    select(table).where(table.party_id == party.id).order_by(order)
+                session.connection().execute(
+                    select(columns)
+                    .where(columns.c.party_id == party.id)
+                    .order_by(order)
                 )
             )
 
