@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cx_context import __version__
+from cx_context.context.drafts import DraftRefusedError, NothingToDraftError
 from cx_context.context.errors import (
     ConflictError,
     ContextError,
@@ -41,6 +42,7 @@ from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_knowledge import router as knowledge_router
 from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.routes_scorecard import router as scorecard_router
+from cx_context.service.routes_summaries import router as summaries_router
 from cx_context.service.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -69,6 +71,8 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
     QuestionRefusedError: (422, "Question refused", "question"),
     ReidentificationRefusedError: (403, "Not allowed", None),
     RestoreError: (409, "Cannot restore", None),
+    DraftRefusedError: (409, "Draft refused", None),
+    NothingToDraftError: (422, "Nothing to draft from", None),
     ConflictError: (409, "Conflict", None),
     # Record, identifier and claim errors: the message names field and rule.
     ContextError: (422, "Invalid record", ""),
@@ -301,6 +305,7 @@ def create_app(services: Services) -> FastAPI:
         risks_router,
         scorecard_router,
         scorecard_page_router,
+        summaries_router,
         knowledge_router,
         knowledge_page_router,
     ):

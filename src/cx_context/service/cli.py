@@ -32,6 +32,11 @@ from cx_context.knowledge.adapters import (
 )
 from cx_context.knowledge.errors import KnowledgeError
 from cx_context.knowledge.ingest import IngestReport
+from cx_context.service.cli_agents import (
+    draft_command,
+    handoff_command,
+    wrapup_command,
+)
 from cx_context.service.cli_customers import (
     context_command,
     customers_app,
@@ -68,6 +73,9 @@ app.add_typer(risks_app, name="risks")
 app.add_typer(keys_app, name="keys")
 app.command("context")(context_command)
 app.command("reidentify")(reidentify_command)
+app.command("handoff")(handoff_command)
+app.command("wrapup")(wrapup_command)
+app.command("draft")(draft_command)
 app.command("scorecard")(scorecard_command)
 app.command("gaps")(gaps_command)
 app.command("health")(health_command)
