@@ -16,6 +16,7 @@ from cx_context.eval.bench_ingest import (
 )
 from cx_context.eval.cli_estate import estate_command
 from cx_context.eval.cli_gaps import gaps_command
+from cx_context.eval.cli_report import report_command
 from cx_context.eval.identity import DEFAULT_DATA as IDENTITY_DATA
 from cx_context.eval.identity import run as run_identity
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.command("gaps")(gaps_command)
 app.command("estate")(estate_command)
+app.command("report")(report_command)
 out = Console()
 err = Console(stderr=True)
 
