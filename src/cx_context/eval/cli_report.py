@@ -42,6 +42,13 @@ def report_command(
     context_customers: Annotated[int | None, typer.Option(min=1)] = None,
     context_questions: Annotated[int | None, typer.Option(min=1)] = None,
     identity_limit: Annotated[int | None, typer.Option(min=1)] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Keep the last results of sections not run now (from results.json).",
+        ),
+    ] = False,
 ) -> None:
     """Every evaluation on its default data, one report with tables and charts.
 
@@ -64,6 +71,7 @@ def report_command(
             lambda m: err.print(m, highlight=False),
             _keys(only),
             _keys(skip),
+            update=update,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

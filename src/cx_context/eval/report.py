@@ -134,6 +134,7 @@ class Outcome:
     message: str | None = None
     seconds: float = 0.0
     charts: list[str] = field(default_factory=list)
+    ran_at: str | None = None
 
 
 def available_commands() -> set[str]:
@@ -193,8 +194,13 @@ def run_report(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     sections: Sequence[Section] = SECTIONS,
+    update: bool = False,
 ) -> list[Outcome]:
-    """Run the chosen sections and write README.md, results.json and the charts."""
+    """Run the chosen sections and write README.md, results.json and the charts.
+
+    With `update`, sections not chosen this time keep their last results from
+    `results.json` in `out` (each says when it ran).
+    """
     unknown = sorted((set(only) | set(skip)) - {s.key for s in sections})
     if unknown:
         raise ValueError(
@@ -224,11 +230,46 @@ def run_report(
             f"cx-context eval {section.command} ..."
         )
         outcome = run_section(section, options, progress)
+        outcome.ran_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         if outcome.result is not None:
             outcome.charts = _charts(section, outcome.result, out)
         outcomes.append(outcome)
+    if update:
+        outcomes = _with_earlier(out, sections, outcomes)
     write_report(out, outcomes, options)
     return outcomes
+
+
+def _with_earlier(
+    out: Path, sections: Sequence[Section], outcomes: list[Outcome]
+) -> list[Outcome]:
+    """This run's outcomes, and the last ones kept for every other section."""
+    path = out / "results.json"
+    earlier = (
+        json.loads(path.read_text(encoding="utf-8"))["sections"]
+        if path.is_file()
+        else {}
+    )
+    now = {o.section.key: o for o in outcomes}
+    merged = []
+    for section in sections:
+        if section.key in now:
+            merged.append(now[section.key])
+        elif section.key in earlier:
+            kept = earlier[section.key]
+            outcome = Outcome(
+                section,
+                kept["status"],
+                kept.get("command") or [],
+                kept.get("result"),
+                kept.get("message"),
+                kept.get("seconds") or 0.0,
+                ran_at=kept.get("ran_at"),
+            )
+            if outcome.result is not None:
+                outcome.charts = _charts(section, outcome.result, out)
+            merged.append(outcome)
+    return merged
 
 
 def _charts(section: Section, result: dict[str, Any], out: Path) -> list[str]:
@@ -323,7 +364,8 @@ def _section_text(outcome: Outcome) -> list[str]:
         return [*lines, f"`{command}` failed: {outcome.message}.", ""]
     result = outcome.result
     lines += [
-        f"Command: `{command}` ({outcome.seconds} s). Data: `{result.get('dataset')}`, "
+        f"Command: `{command}` ({outcome.seconds} s, run {outcome.ran_at}). "
+        f"Data: `{result.get('dataset')}`, "
         f"n = {result.get('n')}.",
         "",
         systems_table(result, section.metrics),
@@ -354,9 +396,9 @@ def write_report(
         "text generation": "none (offline, extractive)",
     }
     sizes = (
-        f"context benchmark: {options.context_chunks} knowledge chunks, "
+        f"context benchmark run with {options.context_chunks} knowledge chunks, "
         f"{options.context_customers} customers, {options.context_questions} "
-        "questions"
+        "questions (see its settings)"
         + (
             f"; identity: first {options.identity_limit} calls"
             if options.identity_limit
@@ -397,6 +439,7 @@ def write_report(
         "sections": {
             o.section.key: {
                 "status": o.status,
+                "ran_at": o.ran_at,
                 "command": o.argv,
                 "seconds": o.seconds,
                 "message": o.message,
