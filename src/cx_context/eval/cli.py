@@ -14,6 +14,7 @@ from cx_context.eval.bench_ingest import (
     DEFAULT_KNOWLEDGE,
     IngestBenchmark,
 )
+from cx_context.eval.cli_answers import abstention_command, retrieval_command
 from cx_context.eval.cli_estate import estate_command
 from cx_context.eval.cli_gaps import gaps_command
 from cx_context.eval.cli_report import report_command
@@ -25,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("gaps")(gaps_command)
+app.command("retrieval")(retrieval_command)
+app.command("abstention")(abstention_command)
 app.command("estate")(estate_command)
 app.command("report")(report_command)
 out = Console()

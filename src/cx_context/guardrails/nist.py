@@ -45,6 +45,8 @@ INJECTION_CHUNK_ACTIONS = ("MG-3.2-005", "MG-3.1-002", "MS-2.5-005")
 CITATION_ACTIONS = ("MS-2.5-003", "MG-4.3-002")
 GROUNDING_ACTIONS = ("MS-2.5-003", "MS-2.5-005", "MG-4.3-002")
 PRIVACY_OUTPUT_ACTIONS = ("MS-2.2-002",)
+# A language model that failed, and the offline composer that answered instead.
+GENERATION_FALLBACK_ACTIONS = ("MG-3.1-002", "MG-4.3-002")
 
 
 def check_actions(ids: Iterable[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from cx_context.guardrails.decisions import Decision
 from cx_context.guardrails.injection import ScreenResult
 from cx_context.guardrails.nist import (
+    GENERATION_FALLBACK_ACTIONS,
     INJECTION_CHUNK_ACTIONS,
     INJECTION_QUESTION_ACTIONS,
     RiskCategory,
@@ -120,3 +121,28 @@ def output_findings(
         )
         for finding in check.findings
     ]
+
+
+def generation_fallback(
+    reason: str,
+    output_id: str,
+    source_ids: tuple[str, ...],
+    versions: Versions,
+    actor: Actor = ANSWER_ACTOR,
+    request_id: str | None = None,
+) -> RiskEvent:
+    """A language model that failed or was overruled; the offline result went out.
+
+    `reason` is "timeout", "model_error" or "output_rejected" (its text failed
+    the output checks and nothing of it could be kept).
+    """
+    return RiskEvent(
+        category=RiskCategory.VALUE_CHAIN_COMPONENT_INTEGRATION,
+        actions=GENERATION_FALLBACK_ACTIONS,
+        detector="generation_fallback",
+        decision=Decision.ESCALATE,
+        actor=actor,
+        evidence=Evidence(ids=(output_id, *source_ids), detectors=(reason,)),
+        versions=versions,
+        request_id=request_id,
+    )

@@ -17,6 +17,10 @@ class UnknownFilterError(KnowledgeError):
     """A retrieval filter names a field that passages do not have."""
 
 
+class InvalidDialogueError(KnowledgeError):
+    """A dialogue a query cannot be built from (no turns, no user turn)."""
+
+
 @dataclass(frozen=True)
 class RecordProblem:
     """Why one record of an input was rejected, and where it sits in that input."""

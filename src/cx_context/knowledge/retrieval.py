@@ -16,6 +16,8 @@ FILTERS: dict[str, tuple[str, bool]] = {
     "owner": ("owner", False),
     "document_id": ("document_id", False),
     "tag": ("tags", True),
+    # A knowledge document is about the entity its title names.
+    "entity": ("title", False),
 }
 
 FilterValue = str | Sequence[str]
@@ -51,11 +53,9 @@ class Passage:
         )
 
 
-def build_where(filters: Mapping[str, FilterValue] | None) -> dict[str, Any] | None:
-    """Translate user filters into a Chroma `where` clause; unknown names are errors."""
-    if not filters:
-        return None
-    clauses: list[dict[str, Any]] = []
+def _checked(filters: Mapping[str, FilterValue]) -> list[tuple[str, bool, list[str]]]:
+    """(metadata key, is a list, accepted values) per filter; bad filters are named."""
+    checked = []
     for name, value in filters.items():
         if name not in FILTERS:
             raise UnknownFilterError(
@@ -68,6 +68,31 @@ def build_where(filters: Mapping[str, FilterValue] | None) -> dict[str, Any] | N
             raise UnknownFilterError(
                 f"filter {name!r} needs one or more non-empty strings"
             )
+        checked.append((key, is_list, values))
+    return checked
+
+
+def matches_filters(
+    metadata: Mapping[str, MetadataValue], filters: Mapping[str, FilterValue] | None
+) -> bool:
+    """Whether chunk metadata passes the filters, as `build_where` does in Chroma."""
+    for key, is_list, values in _checked(filters or {}):
+        held = metadata.get(key)
+        if is_list:
+            items = held if isinstance(held, list) else []
+            if not any(v in items for v in values):
+                return False
+        elif held not in values:
+            return False
+    return True
+
+
+def build_where(filters: Mapping[str, FilterValue] | None) -> dict[str, Any] | None:
+    """Translate user filters into a Chroma `where` clause; unknown names are errors."""
+    if not filters:
+        return None
+    clauses: list[dict[str, Any]] = []
+    for key, is_list, values in _checked(filters):
         options: list[dict[str, Any]] = (
             [{key: {"$contains": v}} for v in values]
             if is_list
