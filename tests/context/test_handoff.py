@@ -225,3 +225,38 @@ def test_due_dates_are_read_from_what_was_promised() -> None:
     )
     assert due_date("in 2-3 days", friday)[0] == datetime(2026, 3, 9).date()
     assert due_date("soon", friday) == (None, None)
+
+
+def _with_model(services: Any, reply: str) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from cx_context.context.generation import Generator
+
+    services.__dict__["generator"] = Generator(
+        FakeListChatModel(responses=[reply]), timeout_s=10
+    )
+    services.__dict__.pop("agent_summaries", None)
+
+
+def test_a_fake_llm_handoff_note_is_kept_only_when_its_facts_are_cited(
+    services: Any,
+) -> None:
+    _store(services, [BOT, CHAT, VOICE])
+    # The note's facts are numbered as the summary lists them, section by section.
+    facts = [
+        line
+        for lines in services.agent_summaries.handoff(CUSTOMER)["sections"].values()
+        for line in lines
+    ]
+    wants = next(n for n, line in enumerate(facts, 1) if line["section"] == "wants")
+
+    _with_model(
+        services, f"The customer wants a refund for the broken blender. [{wants}]"
+    )
+    kept = services.agent_summaries.handoff(CUSTOMER)["prose"]
+    assert kept["text"] and kept["prompt"] == "handoff/v1"
+
+    _with_model(services, f"We promised the customer a free new blender. [{wants}]")
+    withheld = services.agent_summaries.handoff(CUSTOMER)["prose"]
+    assert withheld["text"] is None
+    assert "the output check decided" in withheld["fallback_reason"]

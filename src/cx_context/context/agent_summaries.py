@@ -15,7 +15,7 @@ from cx_context.context.customers import CustomerStore
 from cx_context.context.drafts import Draft, Drafter
 from cx_context.context.errors import NotFoundError
 from cx_context.context.generation import Generator, load_prompt
-from cx_context.context.handoff import HandoffSummary, build_handoff
+from cx_context.context.handoff import HandoffSummary, Section, build_handoff
 from cx_context.context.records import CaseView, CustomerView
 from cx_context.context.summaries import GENERATOR as SUMMARY_GENERATOR
 from cx_context.context.summaries import Summarizer, Summary
@@ -103,9 +103,11 @@ class AgentSummaries:
         self, result: HandoffSummary, request_id: str | None
     ) -> Prose:
         assert self._llm is not None
+        # Numbered as the summary shows them: section by section.
+        ordered = [line for name in Section for line in result.section(name)]
         passages = [
             SourcePassage(n, line.text, line.source)
-            for n, line in enumerate(result.lines, start=1)
+            for n, line in enumerate(ordered, start=1)
         ]
         return write_checked(
             self._llm,
