@@ -6,6 +6,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cx_context.context.scorecard.contacts import (
+    ScorecardConfig,
+    data_latency,
+    identity_confidence,
+    satisfaction,
+)
 from cx_context.context.scorecard.data import Contact, Estate, EventFact
 from cx_context.context.scorecard.journeys import Journey, build_journeys, is_resolving
 from cx_context.context.scorecard.measures import (
@@ -21,14 +27,6 @@ from cx_context.context.scorecard.transfers import HandoffCheck, check_handoffs
 
 BUCKETS = ("week", "month")
 MAX_TREND_POINTS = 104
-
-
-@dataclass(frozen=True)
-class ScorecardConfig:
-    recontact_window: timedelta = timedelta(days=7)
-    latency_bound: timedelta = timedelta(minutes=5)
-    accept_threshold: float = 0.993
-    min_records: int = 1
 
 
 @dataclass(frozen=True)
@@ -292,145 +290,6 @@ class Scorecard:
         }
         return m
 
-    def _latency(self, scope: _Scope, query: ScorecardQuery) -> Measure:
-        bound = self._config.latency_bound.total_seconds()
-        scoped = (
-            " of the customers with contacts in scope"
-            if (query.channel or query.intent)
-            else ""
-        )
-        m = Measure(
-            "data_latency",
-            "Data latency",
-            "share",
-            f"Share of events{scoped} that arrived more than {bound:g} s after their "
-            "event time (lag = arrival minus event time), over events of the "
-            "period by event time; median and p90 lag beside it. Out of order: "
-            "events whose time is earlier than that of an event of the same "
-            "customer that arrived before them.",
-        )
-        lags = []
-        for event in scope.events:
-            if event.lag_seconds is None:
-                m.exclude("events without a time")
-            elif event.lag_seconds < 0:
-                m.exclude("event time after arrival")
-            else:
-                lags.append(event.lag_seconds)
-        late = sum(1 for lag in lags if lag > bound)
-        m.set(
-            share(late, len(lags)),
-            len(lags),
-            self._config.min_records,
-            "no event in scope",
-        )
-        p50, p90 = percentile(lags, 0.5), percentile(lags, 0.9)
-        m.details = {
-            "bound_seconds": bound,
-            "late": late,
-            "median_lag_seconds": round(p50, 3) if p50 is not None else None,
-            "p90_lag_seconds": round(p90, 3) if p90 is not None else None,
-            "max_lag_seconds": round(max(lags), 3) if lags else None,
-            "out_of_order": _out_of_order(scope.events),
-        }
-        return m
-
-    def _identity(self, scope: _Scope) -> Measure:
-        threshold = self._config.accept_threshold
-        m = Measure(
-            "identity_match_confidence",
-            "Contacts with no confident identity match",
-            "share",
-            "Share of contacts not linked to a customer, or linked with a "
-            f"resolution confidence under {threshold:g} (the acceptance threshold); "
-            "the distribution of link confidences beside it.",
-        )
-        bins = {
-            "unlinked": 0,
-            "under 0.5": 0,
-            "0.5 to 0.9": 0,
-            f"0.9 to {threshold:g}": 0,
-            f"{threshold:g} or more": 0,
-        }
-        confidences = []
-        for contact in scope.contacts:
-            value = contact.confidence
-            if value is None or contact.party_id is None:
-                bins["unlinked"] += 1
-                continue
-            confidences.append(value)
-            if value < 0.5:
-                bins["under 0.5"] += 1
-            elif value < 0.9:
-                bins["0.5 to 0.9"] += 1
-            elif value < threshold:
-                bins[f"0.9 to {threshold:g}"] += 1
-            else:
-                bins[f"{threshold:g} or more"] += 1
-        unconfident = len(scope.contacts) - bins[f"{threshold:g} or more"]
-        m.set(
-            share(unconfident, len(scope.contacts)),
-            len(scope.contacts),
-            self._config.min_records,
-            "no contact in scope",
-        )
-        median = percentile(confidences, 0.5)
-        m.details = {
-            "distribution": bins,
-            "no_confident_match": unconfident,
-            "median_confidence": round(median, 4) if median is not None else None,
-        }
-        return m
-
-    def _satisfaction(self, scope: _Scope) -> list[Measure]:
-        score = Measure(
-            "satisfaction_score",
-            "Customer satisfaction (survey)",
-            "score",
-            "Mean survey score (1 to 5) of contacts in scope that carry one; the "
-            "share scoring 4 or 5 beside it.",
-        )
-        scores = [
-            c.satisfaction_score
-            for c in scope.contacts
-            if c.satisfaction_score is not None
-        ]
-        score.exclude(
-            "contacts without a survey score", len(scope.contacts) - len(scores)
-        )
-        score.set(
-            sum(scores) / len(scores) if scores else None,
-            len(scores),
-            self._config.min_records,
-            "no contact in scope carries a survey score",
-        )
-        score.details = {
-            "satisfied_share": round(s, 4)
-            if (s := share(sum(1 for v in scores if v >= 4), len(scores))) is not None
-            else None
-        }
-        sentiment = Measure(
-            "positive_sentiment",
-            "Customer sentiment",
-            "share",
-            "Share of contacts labelled positive, over contacts in scope that carry "
-            "a sentiment label (positive, neutral, negative).",
-        )
-        labels = [c.sentiment for c in scope.contacts if c.sentiment]
-        sentiment.exclude(
-            "contacts without a sentiment label", len(scope.contacts) - len(labels)
-        )
-        sentiment.set(
-            share(labels.count("positive"), len(labels)),
-            len(labels),
-            self._config.min_records,
-            "no contact in scope carries a sentiment label",
-        )
-        sentiment.details = {
-            name: labels.count(name) for name in ("positive", "neutral", "negative")
-        }
-        return [score, sentiment]
-
     def measures(self, query: ScorecardQuery) -> list[Measure]:
         scope = self._scope(query)
         result = [
@@ -438,9 +297,11 @@ class Scorecard:
             self._recontact(scope),
             self._time_to_resolution(scope),
             self._transfers(scope),
-            self._latency(scope, query),
-            self._identity(scope),
-            *self._satisfaction(scope),
+            data_latency(
+                scope.events, self._config, bool(query.channel or query.intent)
+            ),
+            identity_confidence(scope.contacts, self._config),
+            *satisfaction(scope.contacts, self._config),
         ]
         for measure in result:
             for reason, count in scope.skipped.items():
@@ -543,17 +404,3 @@ def _fill(labels: Sequence[str], bucket: str) -> list[str]:
         filled.append(bucket_label(moment, bucket))
         moment = parse_period(filled[-1]).end
     return filled
-
-
-def _out_of_order(events: Sequence[EventFact]) -> int:
-    latest: dict[str, datetime] = {}
-    count = 0
-    for event in sorted(events, key=lambda e: (e.received_at, e.id)):
-        if event.event_time is None or event.party_id is None:
-            continue
-        seen = latest.get(event.party_id)
-        if seen is not None and event.event_time < seen:
-            count += 1
-        else:
-            latest[event.party_id] = event.event_time
-    return count
