@@ -19,22 +19,16 @@ from cx_context.service.routes_scorecard import (
     compute_card,
 )
 from cx_context.service.scorecard_charts import trend_svg
+from cx_context.service.ui import page
 
 router = APIRouter()
 
+# Beside the shared layout's style: why a figure is missing, and the methods.
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1c2430; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; }
-table { border-collapse: collapse; margin: .8rem 0 1.4rem; }
-th, td { border-bottom: 1px solid #d6dbe1; padding: .35rem .6rem; text-align: left;
-         vertical-align: top; font-size: .9rem; }
-td.num { text-align: right; white-space: nowrap; }
-.nodata { color: #b04a00; font-style: italic; }
-.method { color: #4a5563; font-size: .8rem; max-width: 38rem; }
-.charts { display: flex; flex-wrap: wrap; gap: .8rem; }
-.charts figure { margin: 0; border: 1px solid #d6dbe1; padding: .3rem; }
-form label { margin-right: .8rem; font-size: .9rem; }
-.notes { color: #b04a00; }
+.nodata { color: #a33a00; font-style: italic; }
+.method { color: #5b6675; font-size: .8rem; max-width: 38rem; }
+.notes { color: #a33a00; }
+table.wide th, table.wide td { font-size: .82rem; }
 """
 
 
@@ -81,7 +75,7 @@ def _breakdown(card: dict[str, Any], name: str, title: str) -> str:
         cells = "".join(_cell(values[m["key"]]["value"], m["unit"]) for m in measures)
         rows.append(f"<tr><th>{escape(group)}</th>{cells}</tr>")
     return (
-        f"<h2>{title}</h2><table id='{name}'><tr><th></th>{head}</tr>"
+        f"<h2>{title}</h2><table id='{name}' class='wide'><tr><th></th>{head}</tr>"
         f"{''.join(rows)}</table>"
     )
 
@@ -117,29 +111,27 @@ def render_page(card: dict[str, Any], error: str | None = None) -> str:
         charts = "<p class='nodata'>not enough data for a trend</p>"
     settings = card["settings"]
     body = (
-        "<h1>Continuity scorecard</h1>"
-        f"<p>{counts['contacts']} contacts, {counts['journeys']} journeys, "
-        f"{counts['handoffs']} handoffs, {counts['events']} events; recontact "
-        f"window {settings['recontact_window_hours']:g} h, late after "
-        f"{settings['latency_bound_seconds']:g} s.</p>"
-        f"{_form(card)}"
+        f"<style>{_STYLE}</style>"
+        f"<section>{_form(card)}"
         + (f"<p class='notes' role='alert'>{escape(error)}</p>" if error else "")
         + (f"<ul class='notes'>{notes}</ul>" if notes else "")
         + "<table id='measures'><tr><th>Measure</th><th>Value</th><th>Records</th>"
         "<th>How it was computed</th><th>Left out</th></tr>"
-        f"{_measure_rows(card)}</table>"
-        f"<h2>Trends by {escape(card['filters']['bucket'])}</h2>"
-        f"<div class='charts'>{charts}</div>"
-        f"{_breakdown(card, 'by_intent', 'By journey (intent)')}"
-        f"{_breakdown(card, 'by_channel', 'By channel')}"
+        f"{_measure_rows(card)}</table></section>"
+        f"<section><h2>Trends by {escape(card['filters']['bucket'])}</h2>"
+        f"<div class='charts'>{charts}</div></section>"
+        f"<section>{_breakdown(card, 'by_intent', 'By journey (intent)')}</section>"
+        f"<section>{_breakdown(card, 'by_channel', 'By channel')}</section>"
         f"<p><a href='/v1/scorecard?{escape(urlencode(_set(card['filters'])))}'>"
         "this scorecard as JSON</a></p>"
     )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>Continuity scorecard · cx-context</title>"
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+    subtitle = (
+        f"{counts['contacts']} contacts, {counts['journeys']} journeys, "
+        f"{counts['handoffs']} handoffs, {counts['events']} events; recontact "
+        f"window {settings['recontact_window_hours']:g} h, late after "
+        f"{settings['latency_bound_seconds']:g} s"
     )
+    return page("Continuity scorecard", body, subtitle)
 
 
 def _set(filters: dict[str, Any]) -> dict[str, str]:
