@@ -149,7 +149,7 @@ def test_summary_by_id_and_a_404_problem_for_an_unknown_one(
 
 
 def test_health_docs_and_request_ids(sample_client: TestClient) -> None:
-    health = sample_client.get("/healthz", headers={"x-request-id": "abc-123"})
+    health = sample_client.get("/readyz", headers={"x-request-id": "abc-123"})
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
     assert health.json()["vault"] == "ok"
@@ -187,7 +187,9 @@ def test_health_is_degraded_when_the_vault_key_file_is_unreadable(
         tmp_path / "data", vault_key=None, vault_key_file=tmp_path / "missing.key"
     )
     with api_client(services) as client:
-        health = client.get("/healthz")
+        health = client.get("/readyz")
+        alive = client.get("/healthz")
+    assert alive.status_code == 200
     assert health.status_code == 503
     assert health.json()["vault"].startswith("error")
     services.close()

@@ -36,10 +36,12 @@ from cx_context.service.auth import (
     access_denied,
     require_roles,
 )
-from cx_context.service.limits import BodySizeLimit, RateLimiter
+from cx_context.service.limits import install_limits
+from cx_context.service.metrics import install_metrics, observe_request
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_knowledge import router as knowledge_router
+from cx_context.service.routes_ops import router as ops_router
 from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.routes_scorecard import router as scorecard_router
 from cx_context.service.routes_summaries import router as summaries_router
@@ -47,7 +49,6 @@ from cx_context.service.schemas import (
     AnswerRequest,
     AnswerResponse,
     DocumentBatch,
-    HealthResponse,
     IngestResponse,
     InteractionBatch,
     SummaryResponse,
@@ -92,10 +93,13 @@ def create_app(services: Services) -> FastAPI:
 
     ServicesDep = Annotated[Services, Depends(get_services)]  # noqa: N806 (a type alias)
 
-    # Added before the request-id middleware below, so that it runs inside it.
-    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes)
-    app.state.rate_limiter = RateLimiter(
-        services.settings.rate_limit, services.settings.rate_limit_storage
+    install_metrics()
+    # Before the request-id middleware below, so that it runs inside it.
+    install_limits(
+        app,
+        services.settings.max_body_bytes,
+        services.settings.rate_limit,
+        services.settings.rate_limit_storage,
     )
 
     @app.middleware("http")
@@ -109,14 +113,24 @@ def create_app(services: Services) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        elapsed = time.perf_counter() - started
+        # The route template, never the path: ids in paths stay out of logs
+        # and metrics (and a path nobody serves adds no new series).
+        route = getattr(request.scope.get("route"), "path", None)
+        principal = getattr(request.state, "principal", None)
+        observe_request(
+            route or "unmatched", request.method, response.status_code, elapsed
+        )
         logger.info(
             "request",
             extra={
                 "request_id": request.state.request_id,
                 "method": request.method,
-                "route": getattr(request.scope.get("route"), "path", None),
+                "route": route,
+                "role": principal.role.value if principal else None,
+                "key_id": principal.key_id if principal else None,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": round(elapsed * 1000, 1),
             },
         )
         return response
@@ -308,18 +322,8 @@ def create_app(services: Services) -> FastAPI:
         summaries_router,
         knowledge_router,
         knowledge_page_router,
+        ops_router,
     ):
         app.include_router(router)
-
-    @app.get(
-        "/healthz",
-        response_model=HealthResponse,
-        summary="Check the database and the vector store",
-    )
-    def healthz(services: ServicesDep) -> JSONResponse:
-        health = services.health()
-        return JSONResponse(
-            health, status_code=200 if health["status"] == "ok" else 503
-        )
 
     return app

@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -123,3 +124,13 @@ class RateLimiter:
                 retry = max(1, math.ceil(reset_at - time.time()))
                 return RateDecision(False, str(item), retry)
         return RateDecision(True)
+
+
+def install_limits(app: FastAPI, max_body_bytes: int, rate: str, storage: str) -> None:
+    """Put the body-size middleware on the app and its rate limiter in its state.
+
+    Call it before the app's request-id middleware is added, so that a refused
+    body still gets a request id and a log line.
+    """
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.state.rate_limiter = RateLimiter(rate, storage)

@@ -56,6 +56,9 @@ def configure_logging(level: str = "WARNING") -> None:
         root.removeHandler(_handler)
     _handler = logging.StreamHandler(sys.stderr)
     _handler.setFormatter(JsonFormatter())
+    # The level is the handler's too: loggers opened wider for metrics
+    # (service.metrics) must not widen what is written out.
+    _handler.setLevel(level)
     root.addHandler(_handler)
     root.setLevel(level)
     for name in _NOISY:
