@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -126,7 +127,8 @@ def scorecard_command(
         out.print(f"note: {escape(note)}", highlight=False)
     if by is not None:
         # Wider than a default terminal; a pipe keeps each row on one line.
-        out.print(_breakdown_table(card, by), width=max(out.width, 140))
+        wide = Console(width=max(out.width, 160), soft_wrap=True)
+        wide.print(_breakdown_table(card, by))
     out.print(
         "How each measure is computed: `cx-context scorecard --json` (method).",
         highlight=False,
