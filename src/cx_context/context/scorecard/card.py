@@ -117,7 +117,12 @@ class Scorecard:
         events = self._events(query, {c.party_id for c in contacts if c.party_id})
         skipped = {}
         if query.period is not None:
-            undated = sum(1 for c in self._estate.contacts if c.started_at is None)
+            undated = sum(
+                1
+                for c in self._estate.contacts
+                if c.started_at is None
+                and self._selects(c, replace(query, period=None))
+            )
             if undated:
                 skipped["contacts without a start time"] = undated
         return _Scope(contacts, journeys, handoffs, events, skipped)
