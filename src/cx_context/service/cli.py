@@ -45,6 +45,7 @@ from cx_context.service.cli_customers import (
     reidentify_command,
     vault_app,
 )
+from cx_context.service.cli_doctor import doctor_command
 from cx_context.service.cli_keys import keys_app
 from cx_context.service.cli_knowledge import gaps_command, health_command
 from cx_context.service.cli_risks import risks_app
@@ -71,6 +72,7 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(identity_app, name="identity")
 app.add_typer(risks_app, name="risks")
 app.add_typer(keys_app, name="keys")
+app.command("doctor")(doctor_command)
 app.command("context")(context_command)
 app.command("reidentify")(reidentify_command)
 app.command("handoff")(handoff_command)
