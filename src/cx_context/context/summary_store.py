@@ -7,15 +7,19 @@ version. Anything else is recomputed and replaces the stored row.
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from cx_context.knowledge.catalog import StoredInteraction
 from cx_context.knowledge.database import Base, utcnow
+
+logger = logging.getLogger(__name__)
 
 
 class SummaryRow(Base):
@@ -86,12 +90,29 @@ class SummaryStore:
             if row is not None and row.fingerprint == wanted:
                 return dict(row.body), False
         body = make()
+        try:
+            self._put(key, interaction.id, kind, generator, prompt, wanted, body)
+        except IntegrityError:
+            # Another worker stored the same version meanwhile; ours is as good.
+            logger.info("summary of %s stored by another worker", interaction.id)
+        return body, True
+
+    def _put(
+        self,
+        key: tuple[Any, ...],
+        interaction_id: str,
+        kind: str,
+        generator: str,
+        prompt: str,
+        wanted: str,
+        body: dict[str, Any],
+    ) -> None:
         with self._sessions.begin() as session:
             row = session.scalars(select(SummaryRow).where(*key)).first()
             if row is None:
                 session.add(
                     SummaryRow(
-                        interaction_id=interaction.id,
+                        interaction_id=interaction_id,
                         kind=kind,
                         generator=generator,
                         prompt_version=prompt,
@@ -103,7 +124,6 @@ class SummaryStore:
                 row.fingerprint = wanted
                 row.body = body
                 row.created_at = utcnow()
-        return body, True
 
     def versions(self, interaction_id: str) -> list[dict[str, Any]]:
         """Which outputs are stored for an interaction, newest first."""
