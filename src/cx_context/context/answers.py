@@ -7,26 +7,34 @@ than the abstention threshold, the answer is an explicit abstention.
 """
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from cx_context.context.errors import InvalidQuestionError
+from cx_context.context.generation import Generator, load_prompt
+from cx_context.context.llm_answers import write_answer
 from cx_context.context.text import sentences, word_count
 from cx_context.guardrails import CONVERSATION_POLICY, PiiRedactor
 from cx_context.guardrails.decisions import Decision
 from cx_context.guardrails.injection import InjectionScreen
-from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
+from cx_context.guardrails.output_checks import OutputChecker, SourcePassage, claims
 from cx_context.guardrails.risk_events import (
     ANSWER_ACTOR,
+    generation_fallback,
     output_findings,
     refused_question,
 )
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.riskrecords import Actor, RiskEvent, Versions
+from cx_context.knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
+from cx_context.knowledge.conversation import ConversationQuery, Turn
 from cx_context.knowledge.embedding import Embedder
+from cx_context.knowledge.errors import InvalidDialogueError
+from cx_context.knowledge.hybrid import HybridRetriever, Signals
 from cx_context.knowledge.questions import QuestionLog, QuestionOutcome, Retrieved
 from cx_context.knowledge.retrieval import FilterValue, Passage, Retriever
 
@@ -75,6 +83,10 @@ class Answer:
     # A flagged question is refused: not answered, not logged as a question
     # (question_id 0), and written to the risk log instead.
     refused: bool = False
+    confidence: float | None = None  # the can-answer score, when hybrid
+    generator: str = _VERSIONS_MODEL  # "extractive", or the model that wrote it
+    prompt: str | None = None  # the prompt's name and version, e.g. "answer/v1"
+    fallback: str | None = None  # why a model's answer was not used
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +100,12 @@ class Answer:
             if self.best_score is None
             else round(self.best_score, 4),
             "threshold": self.threshold,
+            "confidence": None
+            if self.confidence is None
+            else round(self.confidence, 4),
+            "generator": self.generator,
+            "prompt": self.prompt,
+            "fallback": self.fallback,
             "citations": [
                 {
                     "number": c.number,
@@ -112,12 +130,20 @@ class AnswerConfig:
     # A sentence joins the answer only if it is nearly as close to the question
     # as the best one; this keeps a procedure's unrelated steps out.
     sentence_margin: float = 0.15
+    # The least can-answer score (knowledge.confidence) an answer needs.
+    answer_threshold: float = 0.5
+    max_turns: int = 50
+    conversation_turns: int = 6  # recent turns the model sees
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.k <= 0:
             raise ValueError(f"k must be > 0, got {self.k}")
+        if not 0.0 <= self.answer_threshold <= 1.0:
+            raise ValueError(
+                f"answer_threshold must be in [0, 1], got {self.answer_threshold}"
+            )
 
 
 class Answerer:
@@ -131,7 +157,14 @@ class Answerer:
         screen: InjectionScreen | None = None,
         checker: OutputChecker | None = None,
         risk_log: RiskLog | None = None,
+        hybrid: Callable[[], HybridRetriever] | None = None,
+        generator: Generator | None = None,
+        confidence: ConfidenceModel = DEFAULT_MODEL,
     ) -> None:
+        """`hybrid` gives the current hybrid retriever (its index follows the
+        store); without it retrieval is dense only. With a `generator` that has
+        a model, answers are written by it and checked; `checker` is then needed.
+        """
         self._retriever = retriever
         self._embedder = embedder
         self._redactor = redactor
@@ -140,73 +173,67 @@ class Answerer:
         self._screen = screen
         self._checker = checker
         self._risk_log = risk_log
+        self._hybrid = hybrid
+        self._generator = generator
+        self._confidence = confidence
+        self._prompt = load_prompt("answer")
 
     def answer(
         self,
-        question: str,
+        question: str | None = None,
         filters: Mapping[str, FilterValue] | None = None,
         k: int | None = None,
         *,
+        dialogue: Sequence[Turn] | None = None,
         request_id: str | None = None,
         actor: Actor = ANSWER_ACTOR,
     ) -> Answer:
-        question = question.strip()
-        if not question:
-            raise InvalidQuestionError("question is empty")
-        if len(question) > self.config.max_question_chars:
-            raise InvalidQuestionError(
-                f"question is {len(question)} characters, "
-                f"the limit is {self.config.max_question_chars}"
-            )
+        """Answer a question, or the last user turn of a dialogue, or abstain."""
+        turns = self._turns(question, dialogue)
+        raw = next(turn.text for turn in reversed(turns) if turn.by_user).strip()
         # The question is redacted before it is embedded, stored or logged.
-        redaction = self._redactor.redact(question, CONVERSATION_POLICY)
+        redaction = self._redactor.redact(raw, CONVERSATION_POLICY)
         asked = redaction.text
-        if self._screen is not None:
-            # The screen reads the question as typed, in memory; only the
-            # hash of its redacted form reaches the risk log.
-            screened = self._screen.screen(question)
-            if screened.flagged:
-                self._log(
-                    refused_question(
-                        screened,
-                        asked,
-                        redaction.entity_counts,
-                        self._versions(),
-                        actor,
-                        request_id,
-                    )
-                )
-                logger.info("question refused by the injection screen")
-                reason = (
-                    f"flagged by the prompt-injection screen "
-                    f"({', '.join(screened.fired)}; score {screened.score:.2f}, "
-                    f"threshold {screened.threshold:.2f})"
-                )
-                return Answer(
-                    0,
-                    asked,
-                    REFUSAL_TEXT,
-                    True,
-                    None,
-                    self.config.threshold,
-                    reason=reason,
-                    refused=True,
-                )
-        query_vector = self._retriever.embed_query(asked)
-        passages = self._retriever.search_vector(
-            query_vector, k or self.config.k, filters
-        )
-        best = passages[0].score if passages else None
-        retrieved = [Retrieved(p.document_id, p.chunk_id, p.score) for p in passages]
-        threshold = self.config.threshold
+        refusal = self._screened(raw, asked, redaction.entity_counts, actor, request_id)
+        if refusal is not None:
+            return refusal
 
-        if best is None or best < threshold:
+        k = k or self.config.k
+        threshold = self.config.threshold
+        passages, signals, query = self._retrieve(turns, asked, filters, k)
+        confidence = (
+            None
+            if signals is None or query is None
+            else self._confidence.score(signals, query.question)
+        )
+        best = (
+            signals.best_dense
+            if signals is not None
+            else (passages[0].score if passages else None)
+        )
+        retrieved = [Retrieved(p.document_id, p.chunk_id, p.score) for p in passages]
+        # Hybrid retrieval chooses which passages; the composer reads the one
+        # closest in meaning first, as its sentences are quoted in that order.
+        supporting = sorted(
+            (p for p in passages if p.score >= threshold),
+            key=lambda p: p.score,
+            reverse=True,
+        )[: self.config.max_passages]
+
+        reason = None
+        if best is None or not passages:
+            reason = "no knowledge passages match the filters"
+        elif best < threshold or not supporting:
             reason = (
-                "no knowledge passages match the filters"
-                if best is None
-                else f"best passage similarity {best:.3f} is below "
+                f"best passage similarity {best:.3f} is below "
                 f"the threshold {threshold:.2f}"
             )
+        elif confidence is not None and confidence < self.config.answer_threshold:
+            reason = (
+                f"the can-answer score {confidence:.3f} is below the answer "
+                f"threshold {self.config.answer_threshold:.2f}"
+            )
+        if reason is not None:
             question_id = self._questions.record(
                 asked,
                 QuestionOutcome.ABSTAINED,
@@ -225,11 +252,10 @@ class Answerer:
                 best,
                 threshold,
                 reason=reason,
+                confidence=confidence,
             )
 
-        supporting = [p for p in passages if p.score >= threshold][
-            : self.config.max_passages
-        ]
+        query_vector = self._retriever.embed_query(asked)
         chosen = self._compose(query_vector, supporting)
         used = sorted({index for index, _, _ in chosen})
         number = {passage_index: n for n, passage_index in enumerate(used, start=1)}
@@ -237,59 +263,28 @@ class Answerer:
             AnswerSentence(text, number[index], support)
             for index, text, support in chosen
         ]
-        citations = [
-            Citation(
-                number[i],
-                supporting[i].chunk_id,
-                supporting[i].document_id,
-                supporting[i].title,
-                supporting[i].section,
-                supporting[i].score,
-            )
-            for i in used
-        ]
+        citations = [_citation(number[i], supporting[i]) for i in used]
         text = " ".join(
             f"{_terminated(s.text)} [{s.citation}]" for s in answer_sentences
         )
-        if self._checker is not None:
-            provided = [
-                SourcePassage(number[i], supporting[i].body, supporting[i].chunk_id)
-                for i in used
-            ]
-            check = self._checker.check(text, provided, [asked])
-            if check.decision is not Decision.ALLOW:
+        draft = _Draft(text, citations, answer_sentences, _VERSIONS_MODEL, None)
+        fallback = None
+        if self._generator is not None and self._generator.available:
+            written, fallback = self._written(
+                supporting, asked, turns, actor, request_id
+            )
+            if written is not None:
+                draft = written
+            elif fallback == "no_answer":
                 question_id = self._questions.record(
                     asked,
-                    QuestionOutcome.ANSWERED
-                    if check.decision is Decision.REDACT
-                    else QuestionOutcome.ABSTAINED,
+                    QuestionOutcome.ABSTAINED,
                     best,
                     filters,
-                    [c.chunk_id for c in citations],
+                    (),
                     redaction.entity_counts,
                     retrieved=retrieved,
                 )
-                for event in output_findings(
-                    check,
-                    f"question-{question_id}",
-                    text,
-                    tuple(p.source_id for p in provided),
-                    self._versions(),
-                    actor,
-                    request_id,
-                ):
-                    self._log(event)
-                if check.decision is Decision.REDACT:
-                    return Answer(
-                        question_id,
-                        asked,
-                        check.text,
-                        False,
-                        best,
-                        threshold,
-                        citations,
-                        reason="; ".join(check.reasons),
-                    )
                 return Answer(
                     question_id,
                     asked,
@@ -297,38 +292,272 @@ class Answerer:
                     True,
                     best,
                     threshold,
-                    reason="the composed answer failed the output checks: "
-                    + "; ".join(check.reasons),
+                    reason="the language model found no answer in the passages",
+                    confidence=confidence,
+                    generator=self._generator.model_name,
+                    prompt=self._prompt.label,
                 )
-        question_id = self._questions.record(
+        return self._released(
+            draft,
+            supporting,
             asked,
-            QuestionOutcome.ANSWERED,
             best,
             filters,
-            [c.chunk_id for c in citations],
             redaction.entity_counts,
+            retrieved,
+            confidence,
+            fallback,
+            actor,
+            request_id,
+        )
+
+    def _turns(
+        self, question: str | None, dialogue: Sequence[Turn] | None
+    ) -> list[Turn]:
+        limit = self.config.max_question_chars
+        if (question is None) == (dialogue is None):
+            raise InvalidQuestionError("give either a question or a dialogue, not both")
+        if dialogue is None:
+            assert question is not None
+            turns = [Turn("user", question)]
+        else:
+            turns = list(dialogue)
+            if len(turns) > self.config.max_turns:
+                raise InvalidQuestionError(
+                    f"dialogue has {len(turns)} turns, the limit is "
+                    f"{self.config.max_turns}"
+                )
+            for position, turn in enumerate(turns, start=1):
+                if len(turn.text) > limit:
+                    raise InvalidQuestionError(
+                        f"dialogue turn {position} is {len(turn.text)} characters, "
+                        f"the limit is {limit}"
+                    )
+            try:
+                ConversationQuery.from_turns(turns)
+            except InvalidDialogueError as exc:
+                raise InvalidQuestionError(str(exc)) from None
+        last = next((t.text.strip() for t in reversed(turns) if t.by_user), "")
+        if not last:
+            raise InvalidQuestionError("question is empty")
+        if len(last) > limit:
+            raise InvalidQuestionError(
+                f"question is {len(last)} characters, the limit is {limit}"
+            )
+        return turns
+
+    def _screened(
+        self,
+        raw: str,
+        asked: str,
+        entity_counts: Mapping[str, int],
+        actor: Actor,
+        request_id: str | None,
+    ) -> "Answer | None":
+        if self._screen is None:
+            return None
+        # The screen reads the question as typed, in memory; only the
+        # hash of its redacted form reaches the risk log.
+        screened = self._screen.screen(raw)
+        if not screened.flagged:
+            return None
+        self._log(
+            refused_question(
+                screened, asked, entity_counts, self._versions(), actor, request_id
+            )
+        )
+        logger.info("question refused by the injection screen")
+        reason = (
+            f"flagged by the prompt-injection screen "
+            f"({', '.join(screened.fired)}; score {screened.score:.2f}, "
+            f"threshold {screened.threshold:.2f})"
+        )
+        return Answer(
+            0,
+            asked,
+            REFUSAL_TEXT,
+            True,
+            None,
+            self.config.threshold,
+            reason=reason,
+            refused=True,
+        )
+
+    def _retrieve(
+        self,
+        turns: Sequence[Turn],
+        asked: str,
+        filters: Mapping[str, FilterValue] | None,
+        k: int,
+    ) -> tuple[list[Passage], Signals | None, ConversationQuery | None]:
+        if self._hybrid is None:
+            vector = self._retriever.embed_query(asked)
+            return self._retriever.search_vector(vector, k, filters), None, None
+        hybrid = self._hybrid()
+        # Entities are found in the turns as written, in memory; only the
+        # names of knowledge entities are kept. The texts searched with are
+        # redacted.
+        query = ConversationQuery.from_turns(turns, hybrid.entities)
+        previous = (
+            self._redactor.redact(query.previous, CONVERSATION_POLICY).text
+            if query.previous
+            else ""
+        )
+        query = replace(query, question=asked, previous=previous)
+        result = hybrid.search(query, k, filters)
+        return result.passages, result.signals, query
+
+    def _written(
+        self,
+        supporting: list[Passage],
+        asked: str,
+        turns: Sequence[Turn],
+        actor: Actor,
+        request_id: str | None,
+    ) -> "tuple[_Draft | None, str | None]":
+        """The model's checked answer, or None and why it was not used."""
+        assert self._generator is not None
+        if self._checker is None:
+            raise ValueError("an answer written by a language model needs a checker")
+        provided = [
+            SourcePassage(n, p.body, p.chunk_id)
+            for n, p in enumerate(supporting, start=1)
+        ]
+        conversation = "\n".join(
+            f"{'Customer' if t.by_user else 'Agent'}: "
+            f"{self._redactor.redact(t.text, CONVERSATION_POLICY).text}"
+            for t in turns[-self.config.conversation_turns : -1]
+        )
+        written = write_answer(
+            self._generator,
+            self._prompt,
+            self._checker,
+            provided,
+            [p.title for p in supporting],
+            asked,
+            conversation,
+        )
+        versions = self._versions(self._generator.model_name, self._prompt.label)
+        output_id = f"answer-{uuid.uuid4().hex[:12]}"
+        sources = tuple(p.source_id for p in provided)
+        for checked_text, check in written.checks:
+            for event in output_findings(
+                check, output_id, checked_text, sources, versions, actor, request_id
+            ):
+                self._log(event)
+        if written.text is None:
+            if written.failure != "no_answer":
+                self._log(
+                    generation_fallback(
+                        written.failure or "model_error",
+                        output_id,
+                        sources,
+                        versions,
+                        actor,
+                        request_id,
+                    )
+                )
+                logger.warning(
+                    "model answer not used (%s); the offline answer goes out",
+                    written.failure,
+                )
+            return None, written.failure
+        cited = sorted({n for claim in claims(written.text) for n in claim.citations})
+        citations = [_citation(n, supporting[n - 1]) for n in cited]
+        return (
+            _Draft(
+                written.text,
+                citations,
+                [],
+                self._generator.model_name,
+                self._prompt.label,
+            ),
+            None,
+        )
+
+    def _released(
+        self,
+        draft: "_Draft",
+        supporting: list[Passage],
+        asked: str,
+        best: float | None,
+        filters: Mapping[str, FilterValue] | None,
+        entity_counts: Mapping[str, int],
+        retrieved: list[Retrieved],
+        confidence: float | None,
+        fallback: str | None,
+        actor: Actor,
+        request_id: str | None,
+    ) -> "Answer":
+        """The offline composition checked (a model's was checked already)."""
+        threshold = self.config.threshold
+        text = draft.text
+        reason = None
+        abstained = False
+        chunk_ids = [c.chunk_id for c in draft.citations]
+        if self._checker is not None and draft.prompt is None:
+            provided = [
+                SourcePassage(c.number, _body(supporting, c.chunk_id), c.chunk_id)
+                for c in draft.citations
+            ]
+            check = self._checker.check(text, provided, [asked])
+            if check.decision is not Decision.ALLOW:
+                for event in output_findings(
+                    check,
+                    f"answer-{uuid.uuid4().hex[:12]}",
+                    text,
+                    tuple(p.source_id for p in provided),
+                    self._versions(),
+                    actor,
+                    request_id,
+                ):
+                    self._log(event)
+                reason = "; ".join(check.reasons)
+                if check.decision is Decision.REDACT:
+                    text = check.text
+                else:
+                    abstained = True
+                    text = ABSTENTION_TEXT
+                    reason = "the composed answer failed the output checks: " + reason
+        question_id = self._questions.record(
+            asked,
+            QuestionOutcome.ABSTAINED if abstained else QuestionOutcome.ANSWERED,
+            best,
+            filters,
+            chunk_ids,
+            entity_counts,
             retrieved=retrieved,
         )
+        if fallback is not None and not abstained:
+            note = f"the language model's answer was not used ({fallback})"
+            reason = f"{reason}; {note}" if reason else note
         logger.info(
-            "question %d answered from %d passages", question_id, len(citations)
+            "question %d answered from %d passages", question_id, len(chunk_ids)
         )
         return Answer(
             question_id,
             asked,
             text,
-            False,
+            abstained,
             best,
             threshold,
-            citations,
-            answer_sentences,
+            [] if abstained else draft.citations,
+            [] if abstained else draft.sentences,
+            reason=reason,
+            confidence=confidence,
+            generator=draft.generator,
+            prompt=draft.prompt,
+            fallback=fallback,
         )
 
-    def _versions(self) -> Versions:
+    def _versions(
+        self, model: str = _VERSIONS_MODEL, template: str = _VERSIONS_TEMPLATE
+    ) -> Versions:
         return Versions(
-            model=_VERSIONS_MODEL,
+            model=model,
             embedder=self._embedder.model_name,
             index="chroma:knowledge",
-            prompt_template=_VERSIONS_TEMPLATE,
+            prompt_template=template,
         )
 
     def _log(self, event: RiskEvent) -> None:
@@ -368,6 +597,30 @@ class Answerer:
             if similarity[j] >= floor and not too_similar:
                 chosen.append((index, sentence, similarity[j]))
         return chosen
+
+
+@dataclass(frozen=True)
+class _Draft:
+    text: str
+    citations: list[Citation]
+    sentences: list[AnswerSentence]
+    generator: str
+    prompt: str | None  # None: composed offline, not yet checked
+
+
+def _citation(number: int, passage: Passage) -> Citation:
+    return Citation(
+        number,
+        passage.chunk_id,
+        passage.document_id,
+        passage.title,
+        passage.section,
+        passage.score,
+    )
+
+
+def _body(passages: Sequence[Passage], chunk_id: str) -> str:
+    return next(p.body for p in passages if p.chunk_id == chunk_id)
 
 
 def _informative(sentence: str) -> bool:

@@ -32,6 +32,7 @@ from cx_context.eval.retrieval import (
     SPLITS,
     build_index,
     check_data,
+    embed_texts,
     last_user_turn,
     load_instances,
 )
@@ -100,18 +101,24 @@ def run(
     with build_index(
         data, embedder, cache, None, stage("embedding knowledge")
     ) as index:
-        wanted = {i.index: i for i in [*dev, *report]}
-        for done, instance in enumerate(wanted.values(), start=1):
-            query = ConversationQuery.from_turns(instance.turns, index.hybrid.entities)
-            result = index.hybrid.search(query, 5)
-            vector = index.retriever.embed_query(last_user_turn(instance.turns))
-            plain = index.retriever.search_vector(vector, 1)
+        wanted = list({i.index: i for i in [*dev, *report]}.values())
+        entities = index.hybrid.entities
+        queries = [ConversationQuery.from_turns(i.turns, entities) for i in wanted]
+        lasts = [last_user_turn(i.turns) for i in wanted]
+        # Embedded in batches up front: one at a time costs more than searching.
+        vectors = embed_texts(
+            [q.text() for q in queries] + lasts, embedder, stage("embedding turns")
+        )
+        n = len(wanted)
+        for j, instance in enumerate(wanted):
+            result = index.hybrid.search(queries[j], 5, vector=vectors[j])
+            plain = index.retriever.search_vector(vectors[n + j], 1)
             rows[instance.index] = (
-                features(result.signals, query.question),
+                features(result.signals, queries[j].question),
                 plain[0].score if plain else 0.0,
             )
-            if progress and (done % 50 == 0 or done == len(wanted)):
-                progress("scoring turns", done, len(wanted))
+            if progress and ((j + 1) % 50 == 0 or j + 1 == n):
+                progress("scoring turns", j + 1, n)
 
     model = DEFAULT_MODEL
     if fit:

@@ -39,6 +39,7 @@ from cx_context.service.auth import (
 from cx_context.service.limits import install_limits
 from cx_context.service.metrics import install_metrics, observe_request
 from cx_context.service.problems import batch_response, problem
+from cx_context.service.routes_answers import router as answers_router
 from cx_context.service.routes_customers import router as customers_router
 from cx_context.service.routes_knowledge import router as knowledge_router
 from cx_context.service.routes_ops import router as ops_router
@@ -46,8 +47,6 @@ from cx_context.service.routes_risks import router as risks_router
 from cx_context.service.routes_scorecard import router as scorecard_router
 from cx_context.service.routes_summaries import router as summaries_router
 from cx_context.service.schemas import (
-    AnswerRequest,
-    AnswerResponse,
     DocumentBatch,
     IngestResponse,
     InteractionBatch,
@@ -284,27 +283,6 @@ def create_app(services: Services) -> FastAPI:
             request, services.ingestor.ingest_interactions(items), "interactions"
         )
 
-    @app.post(
-        "/v1/answers",
-        response_model=AnswerResponse,
-        summary="Answer a question with citations, or abstain",
-        dependencies=[
-            Depends(
-                require_roles(Role.BOT, Role.AGENT, Role.KNOWLEDGE_OWNER, Role.ADMIN)
-            )
-        ],
-    )
-    def post_answer(
-        request: Request, body: AnswerRequest, services: ServicesDep
-    ) -> dict[str, Any]:
-        answer = services.answerer.answer(
-            body.question,
-            body.filters,
-            body.k,
-            request_id=request.state.request_id,
-        )
-        return answer.to_dict()
-
     @app.get(
         "/v1/interactions/{interaction_id}/summary",
         response_model=SummaryResponse,
@@ -320,6 +298,7 @@ def create_app(services: Services) -> FastAPI:
         scorecard_router,
         scorecard_page_router,
         summaries_router,
+        answers_router,
         knowledge_router,
         knowledge_page_router,
         ops_router,

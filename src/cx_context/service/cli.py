@@ -37,6 +37,7 @@ from cx_context.service.cli_agents import (
     handoff_command,
     wrapup_command,
 )
+from cx_context.service.cli_answers import read_dialogue
 from cx_context.service.cli_customers import (
     context_command,
     customers_app,
@@ -229,7 +230,9 @@ def _parse_filters(values: list[str]) -> dict[str, list[str]]:
 @app.command()
 def ask(
     ctx: typer.Context,
-    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    question: Annotated[
+        str | None, typer.Argument(help="The customer's question (or --dialogue).")
+    ] = None,
     filters: Annotated[
         list[str] | None,
         typer.Option(
@@ -240,11 +243,24 @@ def ask(
     k: Annotated[
         int | None, typer.Option("-k", min=1, max=50, help="Passages to retrieve.")
     ] = None,
+    dialogue: Annotated[
+        Path | None,
+        typer.Option(
+            "--dialogue",
+            help='A JSON list of {"speaker", "text"} turns; its last user turn '
+            "is answered, earlier turns say what it refers to.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Answer a question from the knowledge base, with citations, or abstain."""
+    """Answer a question (or a dialogue) from the knowledge base, cited, or abstain."""
+    if (question is None) == (dialogue is None):
+        raise CliError("give either a QUESTION or --dialogue FILE, not both")
+    turns = None if dialogue is None else read_dialogue(dialogue)
     services = _services(ctx)
-    answer = services.answerer.answer(question, _parse_filters(filters or []), k)
+    answer = services.answerer.answer(
+        question, _parse_filters(filters or []), k, dialogue=turns
+    )
     if as_json:
         out.print_json(json.dumps(answer.to_dict()))
         return

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # Chosen on a small development set of in-scope and out-of-scope questions
     # against the ABCD manual (see the README); recalibrate for other content.
     abstain_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    # The least "can answer" score (retrieval similarity, BM25 and their
+    # agreement, the conversation's entity) a bot answer needs: the F1-best
+    # threshold on the development side of DSTC11 track 5 (`cx-context eval
+    # abstention`); recalibrate for other content.
+    answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
 
     # Knowledge owners' reports. The gap cut and margin were chosen on

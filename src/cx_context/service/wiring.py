@@ -38,6 +38,7 @@ from cx_context.knowledge.database import make_engine, make_sessions
 from cx_context.knowledge.embedding import Embedder
 from cx_context.knowledge.gaps import GapConfig, GapFinder
 from cx_context.knowledge.health import ContentHealth, HealthConfig
+from cx_context.knowledge.hybrid import HybridRetrievers
 from cx_context.knowledge.ingest import IngestLimits, Ingestor
 from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
@@ -206,6 +207,7 @@ class Services:
             threshold=self.settings.abstain_threshold,
             k=self.settings.top_k,
             max_question_chars=self.settings.max_question_chars,
+            answer_threshold=self.settings.answer_threshold,
         )
         return Answerer(
             self.retriever,
@@ -216,7 +218,14 @@ class Services:
             screen=self.injection_screen,
             checker=self.output_checker,
             risk_log=self.risk_log,
+            hybrid=self.hybrid_retriever,
+            generator=self.generator,
         )
+
+    @cached_property
+    def hybrid_retriever(self) -> HybridRetrievers:
+        """Dense and BM25 over the knowledge passages as they are now."""
+        return HybridRetrievers(self.retriever, self.store)
 
     @cached_property
     def question_log(self) -> QuestionLog:

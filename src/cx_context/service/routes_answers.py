@@ -1,0 +1,155 @@
+"""HTTP route for bots: a grounded, cited answer to a question or a dialogue."""
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, model_validator
+
+from cx_context.context.answers import Answer
+from cx_context.context.errors import InvalidQuestionError
+from cx_context.guardrails.output_checks import claims
+from cx_context.knowledge.conversation import Turn
+from cx_context.service.auth import Principal, Role, require_roles
+from cx_context.service.wiring import Services
+
+router = APIRouter()
+
+
+def get_services(request: Request) -> Services:
+    services = request.app.state.services
+    assert isinstance(services, Services)
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+AnswerDep = Annotated[
+    Principal,
+    Depends(require_roles(Role.BOT, Role.AGENT, Role.KNOWLEDGE_OWNER, Role.ADMIN)),
+]
+
+
+class TurnIn(BaseModel):
+    speaker: Literal["user", "customer", "agent", "bot", "system"] = Field(
+        description="Who spoke: the customer (user, customer) or the service side."
+    )
+    text: str = Field(max_length=20_000)
+
+
+class AnswerRequest(BaseModel):
+    question: str | None = Field(
+        default=None, max_length=20_000, description="The customer's question."
+    )
+    dialogue: list[TurnIn] | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "The conversation so far, oldest first; its last user turn is "
+            "answered, earlier turns say what it refers to. Instead of question."
+        ),
+    )
+    filters: dict[str, str | list[str]] | None = Field(
+        default=None,
+        description="Restrict passages: source, audience, owner, document_id, tag, "
+        "entity.",
+        examples=[{"audience": "customer"}],
+    )
+    k: int | None = Field(default=None, ge=1, le=50, description="Passages to use.")
+    stream: bool = Field(
+        default=False,
+        description="Server-sent events: `sentence` events, then one `done` event "
+        "with the citations.",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "AnswerRequest":
+        if (self.question is None) == (self.dialogue is None):
+            raise ValueError("give either question or dialogue, not both")
+        return self
+
+
+class CitationOut(BaseModel):
+    number: int
+    title: str
+    section: str
+    document_id: str
+    chunk_id: str
+    score: float
+
+
+class AnswerResponse(BaseModel):
+    question_id: int
+    question: str = Field(description="The question as redacted and stored.")
+    answer: str
+    abstained: bool
+    refused: bool = Field(
+        default=False, description="The question was refused by the injection screen."
+    )
+    reason: str | None
+    best_score: float | None
+    threshold: float
+    confidence: float | None = Field(
+        default=None, description="The can-answer score of the retrieved passages."
+    )
+    generator: str = Field(description='"extractive", or the model that wrote it.')
+    prompt: str | None = Field(description="Prompt name and version, if a model.")
+    fallback: str | None = Field(
+        description="Why a model's answer was not used (timeout, model_error, "
+        "output_rejected), if it was not."
+    )
+    citations: list[CitationOut]
+
+
+@router.post(
+    "/v1/answers",
+    response_model=AnswerResponse,
+    summary="Answer a question, or a dialogue's last user turn, with citations",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def post_answer(
+    body: AnswerRequest, request: Request, services: ServicesDep, _: AnswerDep
+) -> Any:
+    # The answer is made (and checked) before the first byte, so that an
+    # error is a problem document rather than a broken stream.
+    dialogue = (
+        None
+        if body.dialogue is None
+        else [Turn(turn.speaker, turn.text) for turn in body.dialogue]
+    )
+    if body.question is not None and not body.question.strip():
+        raise InvalidQuestionError("question is empty")
+    answer = services.answerer.answer(
+        body.question,
+        body.filters,
+        body.k,
+        dialogue=dialogue,
+        request_id=request.state.request_id,
+    )
+    if body.stream:
+        return StreamingResponse(
+            _sse(answer_events(answer)), media_type="text/event-stream"
+        )
+    return answer.to_dict()
+
+
+def answer_events(answer: Answer) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A sentence at a time, then everything else, citations included."""
+    for index, claim in enumerate(claims(answer.text), start=1):
+        yield (
+            "sentence",
+            {
+                "index": index,
+                "text": claim.text,
+                "citations": list(claim.citations),
+            },
+        )
+    body = answer.to_dict()
+    body.pop("answer")
+    yield "done", body
+
+
+def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[str]:
+    for name, data in events:
+        yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
