@@ -35,13 +35,16 @@ def report_command(
         typer.Option(
             "--quick",
             help="Smaller slow runs: context 20,000 chunks and 2,000 customers, "
-            "identity 600 calls (the report says so).",
+            "identity 600 calls, retrieval and abstention 400 (the report says so).",
         ),
     ] = False,
     context_chunks: Annotated[int | None, typer.Option(min=1)] = None,
     context_customers: Annotated[int | None, typer.Option(min=1)] = None,
     context_questions: Annotated[int | None, typer.Option(min=1)] = None,
     identity_limit: Annotated[int | None, typer.Option(min=1)] = None,
+    answers_limit: Annotated[
+        int | None, typer.Option(min=1, help="Retrieval and abstention: first N.")
+    ] = None,
     update: Annotated[
         bool,
         typer.Option(
@@ -61,6 +64,7 @@ def report_command(
         ("context_customers", context_customers),
         ("context_questions", context_questions),
         ("identity_limit", identity_limit),
+        ("answers_limit", answers_limit),
     ):
         if value is not None:
             options = replace(options, **{name: value})  # type: ignore[arg-type]

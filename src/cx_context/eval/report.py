@@ -42,6 +42,7 @@ class ReportOptions:
     context_customers: int = 10_000
     context_questions: int = 200
     identity_limit: int | None = None
+    answers_limit: int | None = None  # retrieval and abstention
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class Section:
 
 def _data(relative: str) -> Callable[[ReportOptions], list[str]]:
     return lambda o: [str(o.data / relative)]
+
+
+def _answers_limit(options: ReportOptions) -> list[str]:
+    return ["--limit", str(options.answers_limit)] if options.answers_limit else []
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -81,12 +86,12 @@ SECTIONS: tuple[Section, ...] = (
         "bars", ("top1_accuracy", "false_accept_rate", "abstain_rate"),
     ),
     Section(
-        "retrieval", "Retrieval", "retrieval", lambda o: [],
+        "retrieval", "Retrieval", "retrieval", _answers_limit,
         "Passages retrieved for customer questions, on the command's default data.",
         "recall_at_k", ("recall@1", "recall@5", "recall@10", "mrr"),
     ),
     Section(
-        "abstention", "Abstention", "abstention", lambda o: [],
+        "abstention", "Abstention", "abstention", _answers_limit,
         "Answer or abstain, on the command's default data.",
         "bars", ("auroc", "f1", "precision", "recall"),
     ),
@@ -122,7 +127,12 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )  # fmt: skip
 
-QUICK = {"context_chunks": 20_000, "context_customers": 2_000, "identity_limit": 600}
+QUICK = {
+    "context_chunks": 20_000,
+    "context_customers": 2_000,
+    "identity_limit": 600,
+    "answers_limit": 400,
+}
 
 
 @dataclass
@@ -402,6 +412,11 @@ def write_report(
         + (
             f"; identity: first {options.identity_limit} calls"
             if options.identity_limit
+            else ""
+        )
+        + (
+            f"; retrieval and abstention: first {options.answers_limit}"
+            if options.answers_limit
             else ""
         )
     )
