@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import FLAGGED, WITHDRAWN
-from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.bundle import AssemblyPurpose
 from cx_context.context.errors import InvalidQuestionError, NotFoundError
 from cx_context.knowledge.catalog import Catalog
 

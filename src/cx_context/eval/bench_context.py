@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.bundle import AssemblyPurpose
 from cx_context.context.records import CustomerIn
 from cx_context.knowledge.adapters import read_interactions, read_knowledge
 from cx_context.knowledge.chunking import Chunk

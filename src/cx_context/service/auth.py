@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 
-from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.bundle import AssemblyPurpose
 from cx_context.service.keys import Role
 from cx_context.service.problems import problem
 

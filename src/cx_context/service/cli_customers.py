@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cx_context.context.assembler import AssemblyPurpose, ContextBundle
+from cx_context.context.bundle import AssemblyPurpose, ContextBundle
 from cx_context.context.customer_sources import CustomerFormat, read_customers
 from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims

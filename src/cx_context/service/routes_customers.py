@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cx_context.context.assembler import AssemblyPurpose
+from cx_context.context.bundle import AssemblyPurpose
 from cx_context.context.events import outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
