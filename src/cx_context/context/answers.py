@@ -323,20 +323,17 @@ class Answerer:
         else:
             turns = list(dialogue)
             if len(turns) > self.config.max_turns:
-                raise InvalidQuestionError(
+                raise InvalidDialogueError(
                     f"dialogue has {len(turns)} turns, the limit is "
                     f"{self.config.max_turns}"
                 )
             for position, turn in enumerate(turns, start=1):
                 if len(turn.text) > limit:
-                    raise InvalidQuestionError(
+                    raise InvalidDialogueError(
                         f"dialogue turn {position} is {len(turn.text)} characters, "
                         f"the limit is {limit}"
                     )
-            try:
-                ConversationQuery.from_turns(turns)
-            except InvalidDialogueError as exc:
-                raise InvalidQuestionError(str(exc)) from None
+            ConversationQuery.from_turns(turns)  # no turns, no user turn: an error
         last = next((t.text.strip() for t in reversed(turns) if t.by_user), "")
         if not last:
             raise InvalidQuestionError("question is empty")

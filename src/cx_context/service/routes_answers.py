@@ -6,13 +6,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from cx_context.context.answers import Answer
 from cx_context.context.errors import InvalidQuestionError
 from cx_context.guardrails.output_checks import claims
 from cx_context.knowledge.conversation import Turn
+from cx_context.knowledge.errors import InvalidDialogueError
 from cx_context.service.auth import Principal, Role, require_roles
+from cx_context.service.problems import problem
 from cx_context.service.wiring import Services
 
 router = APIRouter()
@@ -40,7 +42,10 @@ class TurnIn(BaseModel):
 
 class AnswerRequest(BaseModel):
     question: str | None = Field(
-        default=None, max_length=20_000, description="The customer's question."
+        default=None,
+        min_length=1,
+        max_length=20_000,
+        description="The customer's question (or give dialogue).",
     )
     dialogue: list[TurnIn] | None = Field(
         default=None,
@@ -62,12 +67,6 @@ class AnswerRequest(BaseModel):
         description="Server-sent events: `sentence` events, then one `done` event "
         "with the citations.",
     )
-
-    @model_validator(mode="after")
-    def _one_of(self) -> "AnswerRequest":
-        if (self.question is None) == (self.dialogue is None):
-            raise ValueError("give either question or dialogue, not both")
-        return self
 
 
 class CitationOut(BaseModel):
@@ -113,20 +112,31 @@ def post_answer(
 ) -> Any:
     # The answer is made (and checked) before the first byte, so that an
     # error is a problem document rather than a broken stream.
+    if (body.question is None) == (body.dialogue is None):
+        raise InvalidQuestionError("give either question or dialogue, not both")
+    if body.question is not None and not body.question.strip():
+        raise InvalidQuestionError("question is empty")
     dialogue = (
         None
         if body.dialogue is None
         else [Turn(turn.speaker, turn.text) for turn in body.dialogue]
     )
-    if body.question is not None and not body.question.strip():
-        raise InvalidQuestionError("question is empty")
-    answer = services.answerer.answer(
-        body.question,
-        body.filters,
-        body.k,
-        dialogue=dialogue,
-        request_id=request.state.request_id,
-    )
+    try:
+        answer = services.answerer.answer(
+            body.question,
+            body.filters,
+            body.k,
+            dialogue=dialogue,
+            request_id=request.state.request_id,
+        )
+    except InvalidDialogueError as exc:
+        return problem(
+            request,
+            422,
+            "Invalid dialogue",
+            str(exc),
+            errors=[{"field": "dialogue", "message": str(exc)}],
+        )
     if body.stream:
         return StreamingResponse(
             _sse(answer_events(answer)), media_type="text/event-stream"
