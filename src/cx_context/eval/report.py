@@ -244,10 +244,22 @@ def run_report(
         if outcome.result is not None:
             outcome.charts = _charts(section, outcome.result, out)
         outcomes.append(outcome)
-    if update:
-        outcomes = _with_earlier(out, sections, outcomes)
-    write_report(out, outcomes, options)
-    return outcomes
+        # Written after every section, so a long run stopped midway keeps
+        # what it finished (and --update can add the rest).
+        _write(out, sections, outcomes, options, update)
+    return _write(out, sections, outcomes, options, update)
+
+
+def _write(
+    out: Path,
+    sections: Sequence[Section],
+    outcomes: list[Outcome],
+    options: ReportOptions,
+    update: bool,
+) -> list[Outcome]:
+    merged = _with_earlier(out, sections, outcomes) if update else outcomes
+    write_report(out, merged, options)
+    return merged
 
 
 def _with_earlier(
