@@ -183,6 +183,9 @@ def run_section(
     )
     seconds = round(time.perf_counter() - started, 1)
     shown = ["cx-context", *argv]
+    if process.returncode < 0:
+        message = f"stopped by signal {-process.returncode} before it finished"
+        return Outcome(section, "failed", shown, None, message, seconds)
     if process.returncode != 0:
         return Outcome(
             section, "failed", shown, None, f"exit code {process.returncode}", seconds
