@@ -216,3 +216,24 @@ def test_readiness_fails_when_the_chroma_server_is_gone(
     assert after.json()["database"] == "ok"
     assert alive.status_code == 200
     assert risks.status_code == 200  # the record store still serves
+
+
+def test_workers_starting_together_migrate_one_database_once(
+    postgres_url: str,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine
+
+    from cx_context.service.migrate import current_revision, migrate
+
+    engines = [create_engine(postgres_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            list(pool.map(migrate, engines))
+        revisions = {current_revision(engine) for engine in engines}
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+    assert len(revisions) == 1 and None not in revisions

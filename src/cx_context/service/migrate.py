@@ -11,7 +11,7 @@ from importlib.resources import files
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, MetaData, inspect
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 import cx_context.context.store  # noqa: F401 (registers the customer-record tables)
 from cx_context.guardrails.riskrecords import RiskBase
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # The schema that the first slice created without Alembic.
 FIRST_REVISION = "0001"
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations.
+_LOCK = 7_240_001
 
 
 def target_metadata() -> list[MetaData]:
@@ -46,6 +48,12 @@ def current_revision(engine: Engine) -> str | None:
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest revision; a no-op when it is current."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers starting together upgrade one at a time; the lock ends
+            # with this transaction.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK}
+            )
         config = _config(connection)
         tables = set(inspect(connection).get_table_names())
         if "alembic_version" not in tables and "knowledge_documents" in tables:
