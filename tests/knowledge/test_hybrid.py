@@ -61,6 +61,34 @@ def test_the_answerer_answers_a_dialogue_from_the_entity_it_is_about(
     assert answer.question == "Do they have parking for my car?"
 
 
+def test_a_low_can_answer_score_abstains_once_the_threshold_is_set(
+    hotel_services,
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from cx_context.context.answers import Answerer
+
+    s = hotel_services
+    strict = Answerer(
+        s.retriever,
+        s.embedder,
+        s.redactor,
+        s.question_log,
+        replace(s.answerer.config, answer_threshold=0.999),
+        checker=s.output_checker,
+        hybrid=s.hybrid_retriever,
+    )
+    dialogue = [*FOLLOW_UP[:2], Turn("user", "Do they have parking for my car?")]
+
+    answer = strict.answer(dialogue=dialogue)
+    lenient = s.answerer.answer(dialogue=dialogue)
+
+    assert answer.abstained
+    assert "can-answer score" in (answer.reason or "")
+    assert answer.confidence == pytest.approx(lenient.confidence)
+    assert lenient.confidence is not None and 0.0 < lenient.confidence < 0.999
+
+
 def test_filters_apply_to_both_rankers(hotel_services) -> None:  # type: ignore[no-untyped-def]
     hybrid = hotel_services.hybrid_retriever()
 

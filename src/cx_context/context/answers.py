@@ -130,8 +130,9 @@ class AnswerConfig:
     # A sentence joins the answer only if it is nearly as close to the question
     # as the best one; this keeps a procedure's unrelated steps out.
     sentence_margin: float = 0.15
-    # The least can-answer score (knowledge.confidence) an answer needs.
-    answer_threshold: float = 0.5
+    # The least can-answer score (knowledge.confidence) an answer needs;
+    # None: the similarity threshold alone decides.
+    answer_threshold: float | None = None
     max_turns: int = 50
     conversation_turns: int = 6  # recent turns the model sees
 
@@ -140,7 +141,9 @@ class AnswerConfig:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.k <= 0:
             raise ValueError(f"k must be > 0, got {self.k}")
-        if not 0.0 <= self.answer_threshold <= 1.0:
+        if self.answer_threshold is not None and not (
+            0.0 <= self.answer_threshold <= 1.0
+        ):
             raise ValueError(
                 f"answer_threshold must be in [0, 1], got {self.answer_threshold}"
             )
@@ -228,7 +231,11 @@ class Answerer:
                 f"best passage similarity {best:.3f} is below "
                 f"the threshold {threshold:.2f}"
             )
-        elif confidence is not None and confidence < self.config.answer_threshold:
+        elif (
+            confidence is not None
+            and self.config.answer_threshold is not None
+            and confidence < self.config.answer_threshold
+        ):
             reason = (
                 f"the can-answer score {confidence:.3f} is below the answer "
                 f"threshold {self.config.answer_threshold:.2f}"

@@ -81,11 +81,13 @@ class Settings(BaseSettings):
     # Chosen on a small development set of in-scope and out-of-scope questions
     # against the ABCD manual (see the README); recalibrate for other content.
     abstain_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
-    # The least "can answer" score (retrieval similarity, BM25 and their
-    # agreement, the conversation's entity) a bot answer needs: the F1-best
-    # threshold on the development side of DSTC11 track 5 (`cx-context eval
-    # abstention`); recalibrate for other content.
-    answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The least "can answer" score (knowledge.confidence: similarity, BM25 and
+    # their agreement, the conversation's entity) a bot answer needs. 0.587 is
+    # the F1-best threshold on the development side of DSTC11 track 5 (`cx-context
+    # eval abstention`), for content about named entities (places, products,
+    # plans); unset, the similarity threshold above decides alone, as it must
+    # for manuals whose questions name no entity (the ABCD sample).
+    answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
 
     # Knowledge owners' reports. The gap cut and margin were chosen on
