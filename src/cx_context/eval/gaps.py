@@ -46,7 +46,7 @@ DEFAULT_DATA = Path("../shared/data/banking77")
 SEED = 8
 N_UNCOVERED = 15
 ARTICLE_QUESTIONS = 20  # training questions an article is written from
-DEV_QUESTIONS = 4  # further training questions per intent, for tuning
+DEV_QUESTIONS = 3  # further training questions per intent, for tuning
 # A gap reported by the evaluation holds at least this many questions; the
 # service's default (5) is for logs with more questions per topic.
 MIN_QUESTIONS = 3

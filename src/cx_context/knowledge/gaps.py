@@ -43,7 +43,7 @@ class GapConfig:
     """
 
     answer_threshold: float = 0.45
-    weak_margin: float = 0.05
+    weak_margin: float = 0.1
     cluster_distance: float = 0.5
     min_questions: int = 5
     max_questions: int = 20_000

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     # Knowledge owners' reports. The gap cut and margin were chosen on
     # banking77 training questions (`cx-context eval gaps`).
     gap_weak_margin: float = Field(
-        default=0.05,
+        default=0.1,
         ge=0.0,
         le=1.0,
         description="Answered questions scoring under threshold + margin are weak.",

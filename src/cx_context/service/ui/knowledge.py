@@ -27,6 +27,8 @@ from cx_context.service.ui.charts import share_bars, stacked_bars
 router = APIRouter()
 
 _TOP_GAPS = 5
+# Rows shown per health list; the API and the CLI give them all.
+_SHOWN = 10
 
 
 def _examples(items: list[str]) -> str:
@@ -117,7 +119,7 @@ def _health_sections(health: dict[str, Any]) -> str:
                 + f"<span class='warn'>{escape(c['b']['value'])}</span>",
                 f"{c['similarity']:.2f}",
             ]
-            for c in health["conflicts"]
+            for c in health["conflicts"][:_SHOWN]
         ],
         "No conflicting numbers, dates, durations or amounts found.",
         numeric=(3,),
@@ -133,7 +135,7 @@ def _health_sections(health: dict[str, Any]) -> str:
                 str(s["age_days"]),
                 str(s["retrievals"]),
             ]
-            for s in health["stale"]
+            for s in health["stale"][:_SHOWN]
         ],
         f"No article was reviewed more than "
         f"{health['settings']['stale_after_days']} days ago.",
@@ -144,7 +146,7 @@ def _health_sections(health: dict[str, Any]) -> str:
         ["article", "owner", "retrievals"],
         [
             [escape(n["title"]), escape(n["owner"] or "—"), str(n["retrievals"])]
-            for n in health["never_reviewed"]
+            for n in health["never_reviewed"][:_SHOWN]
         ],
         "Every article has a review date.",
         numeric=(2,),
@@ -154,7 +156,7 @@ def _health_sections(health: dict[str, Any]) -> str:
         ["passage", "near-duplicate", "similarity"],
         [
             [_passage(d["a"]), _passage(d["b"]), f"{d['similarity']:.2f}"]
-            for d in health["duplicates"]
+            for d in health["duplicates"][:_SHOWN]
         ],
         "No near-duplicate passages across articles.",
         numeric=(2,),
@@ -168,7 +170,7 @@ def _health_sections(health: dict[str, Any]) -> str:
                 escape(u["owner"] or "—"),
                 escape(u["ingested_at"][:10]),
             ]
-            for u in health["unused"]
+            for u in health["unused"][:_SHOWN]
         ],
         "Every article was retrieved in this period.",
         css_id="unused",
@@ -177,7 +179,7 @@ def _health_sections(health: dict[str, Any]) -> str:
         ["article", "section", "reason"],
         [
             [escape(q["title"]), escape(q["section"]), escape(q["reason"])]
-            for q in health["quarantined"]
+            for q in health["quarantined"][:_SHOWN]
         ],
         "No passage is quarantined.",
         css_id="quarantined",
@@ -191,19 +193,28 @@ def _health_sections(health: dict[str, Any]) -> str:
                 str(c["answered"]),
                 f"{c['share']:.0%}",
             ]
-            for c in health["coverage"]
+            for c in health["coverage"][:_SHOWN]
         ],
         "No conversations with an intent in this period.",
         numeric=(1, 2, 3),
         css_id="coverage",
     )
+
+    def heading(title: str, key: str) -> str:
+        n = len(health[key])
+        more = f" (the first {_SHOWN} of {n})" if n > _SHOWN else f" ({n})"
+        return f"{escape(title)}<span class='muted'>{more}</span>"
+
     return (
-        f"<section><h2>Conflicting content</h2>{conflicts}</section>"
-        f"<section><h2>Stale articles</h2>{stale}"
-        f"<h3>Never reviewed</h3>{never}</section>"
-        f"<section><h2>Near-duplicate passages</h2>{duplicates}</section>"
-        f"<section><h2>Unused articles</h2>{unused}</section>"
-        f"<section><h2>Quarantined passages</h2>{quarantined}</section>"
+        f"<section><h2>{heading('Conflicting content', 'conflicts')}</h2>"
+        f"{conflicts}</section>"
+        f"<section><h2>{heading('Stale articles', 'stale')}</h2>{stale}"
+        f"<h3>{heading('Never reviewed', 'never_reviewed')}</h3>{never}</section>"
+        f"<section><h2>{heading('Near-duplicate passages', 'duplicates')}</h2>"
+        f"{duplicates}</section>"
+        f"<section><h2>{heading('Unused articles', 'unused')}</h2>{unused}</section>"
+        f"<section><h2>{heading('Quarantined passages', 'quarantined')}</h2>"
+        f"{quarantined}</section>"
         f"<section><h2>Coverage by intent</h2>{coverage}</section>"
     )
 
