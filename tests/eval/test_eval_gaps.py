@@ -1,0 +1,62 @@
+"""The gap evaluation's fixed subsets and scoring (the full run is for the CLI)."""
+
+from datetime import UTC, datetime
+
+from conftest import shared_file
+from cx_context.eval.gaps import (
+    N_UNCOVERED,
+    article,
+    load,
+    nearest_article_baseline,
+    score,
+    split_training,
+    uncovered_intents,
+)
+from cx_context.knowledge.questions import Retrieved, StoredQuestion
+
+
+def test_the_uncovered_intents_are_fixed_and_documented() -> None:
+    data = load(shared_file("banking77/test.csv").parent)
+
+    chosen = uncovered_intents(data.intents)
+
+    assert chosen == uncovered_intents(list(reversed(data.intents)))
+    assert len(chosen) == N_UNCOVERED and set(chosen) <= set(data.intents)
+    assert "apple_pay_or_google_pay" in chosen and "card_arrival" not in chosen
+    articles, dev = split_training(data)
+    written = {q for questions in articles.values() for q in questions}
+    assert not written & {text for text, _ in dev}
+    document = article("card_arrival", articles["card_arrival"])
+    assert document.title == "Card arrival" and document.body[0].text.startswith("- ")
+
+
+def test_a_gap_counts_for_the_intent_most_of_its_questions_belong_to() -> None:
+    intent_of = {1: "a", 2: "a", 3: "b", 4: "c", 5: "c", 6: "c"}
+
+    result = score([[1, 2, 3], [4, 5, 6], [3, 4, 5]], intent_of, ["a", "b"])
+
+    assert result["recall"] == 0.5  # "a" found, "b" never leads a gap
+    assert result["precision"] == 1 / 3
+    assert result["n_gaps"] == 3
+
+
+def test_the_baseline_groups_abstained_questions_by_nearest_article() -> None:
+    def asked(qid: int, score: float, doc: str) -> StoredQuestion:
+        return StoredQuestion(
+            qid,
+            datetime.now(UTC),
+            "q",
+            "abstained",
+            score,
+            {},
+            (Retrieved(doc, "c", score),),
+        )
+
+    questions = [
+        asked(1, 0.3, "x"),
+        asked(2, 0.2, "x"),
+        asked(3, 0.6, "x"),
+        asked(4, 0.1, "y"),
+    ]
+
+    assert nearest_article_baseline(questions, 0.45, 2) == [[1, 2]]
