@@ -50,7 +50,8 @@ class HybridConfig:
     dense_weight: float = 1.0
     # BM25 finds rare exact words but ranks loosely; at equal weight it pushed
     # passages the dense ranker placed first out of the top five (chosen on
-    # the DSTC11 development dialogues: recall@5 0.745 at 1.0, 0.80 at 0.3).
+    # 200 turns of the DSTC11 development side: recall@5 0.745 at 1.0, 0.80 at
+    # 0.3).
     lexical_weight: float = 0.3
     # How much a ranking restricted to the conversation's entities counts,
     # against one over all passages.
