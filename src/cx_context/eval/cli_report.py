@@ -45,6 +45,15 @@ def report_command(
     answers_limit: Annotated[
         int | None, typer.Option(min=1, help="Retrieval and abstention: first N.")
     ] = None,
+    note: Annotated[
+        str | None, typer.Option(help="A paragraph for the report, under its header.")
+    ] = None,
+    rewrite: Annotated[
+        bool,
+        typer.Option(
+            "--rewrite", help="Run nothing: write the report again from results.json."
+        ),
+    ] = False,
     update: Annotated[
         bool,
         typer.Option(
@@ -56,7 +65,7 @@ def report_command(
     """Every evaluation on its default data, one report with tables and charts.
 
     Sections:"""
-    options = ReportOptions(data=data, quick=quick)
+    options = ReportOptions(data=data, quick=quick, note=note)
     if quick:
         options = replace(options, **QUICK)  # type: ignore[arg-type]
     for name, value in (
@@ -75,7 +84,8 @@ def report_command(
             lambda m: err.print(m, highlight=False),
             _keys(only),
             _keys(skip),
-            update=update,
+            update=update or rewrite,
+            run=not rewrite,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -43,6 +43,7 @@ class ReportOptions:
     context_questions: int = 200
     identity_limit: int | None = None
     answers_limit: int | None = None  # retrieval and abstention
+    note: str | None = None  # a paragraph under the header, e.g. on the machine
 
 
 @dataclass(frozen=True)
@@ -208,11 +209,13 @@ def run_report(
     skip: Sequence[str] = (),
     sections: Sequence[Section] = SECTIONS,
     update: bool = False,
+    run: bool = True,
 ) -> list[Outcome]:
     """Run the chosen sections and write README.md, results.json and the charts.
 
     With `update`, sections not chosen this time keep their last results from
-    `results.json` in `out` (each says when it ran).
+    `results.json` in `out` (each says when it ran); without `run`, nothing
+    runs and the report is written again from those results.
     """
     unknown = sorted((set(only) | set(skip)) - {s.key for s in sections})
     if unknown:
@@ -222,8 +225,10 @@ def run_report(
         )
     out.mkdir(parents=True, exist_ok=True)
     present = available_commands()
-    chosen = [s for s in sections if (not only or s.key in only)]
+    chosen = [s for s in sections if (not only or s.key in only)] if run else []
     outcomes = []
+    if not chosen:
+        return _write(out, sections, [], options, True)
     for number, section in enumerate(chosen, 1):
         if section.key in skip:
             outcomes.append(Outcome(section, "skipped", message="skipped (--skip)"))
@@ -447,6 +452,7 @@ def write_report(
         "every baseline on the same data in the same run; n/a is a figure that "
         "system does not report. Sizes: " + sizes + ".",
         "",
+        *([options.note, ""] if options.note else []),
         "| section | status | seconds |",
         "|---|---|---:|",
         *(
