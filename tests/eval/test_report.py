@@ -34,6 +34,19 @@ def test_a_report_runs_what_exists_and_marks_what_does_not(tmp_path):
     assert results["sections"]["future"]["status"] == "missing"
     assert any("redaction" in m for m in messages)
 
+    # Written again from results.json, running nothing, with a note.
+    again = run_report(
+        tmp_path,
+        ReportOptions(note="Run on a shared machine."),
+        messages.append,
+        sections=sections,
+        run=False,
+    )
+    assert [o.status for o in again] == ["ok", "missing"]
+    rewritten = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "Run on a shared machine." in rewritten
+    assert "| presidio-default-loop |" in rewritten
+
 
 def test_the_table_puts_our_system_first_and_says_n_a_for_a_missing_figure():
     table = systems_table(
