@@ -523,6 +523,8 @@ class Answerer:
                     abstained = True
                     text = ABSTENTION_TEXT
                     reason = "the composed answer failed the output checks: " + reason
+        # The log keeps the best similarity, not the can-answer score: knowledge
+        # owners see a low-confidence answer only as one of low similarity.
         question_id = self._questions.record(
             asked,
             QuestionOutcome.ABSTAINED if abstained else QuestionOutcome.ANSWERED,

@@ -145,7 +145,12 @@ def post_answer(
 
 
 def answer_events(answer: Answer) -> Iterator[tuple[str, dict[str, Any]]]:
-    """A sentence at a time, then everything else, citations included."""
+    """A sentence at a time, then everything else, citations included.
+
+    The answer is whole and checked before the first event: a model's tokens
+    are not passed on as they come, since unchecked text must not leave, so a
+    bot sees the first sentence only once the model has finished.
+    """
     for index, claim in enumerate(claims(answer.text), start=1):
         yield (
             "sentence",
