@@ -53,6 +53,7 @@ from cx_context.service.schemas import (
     SummaryResponse,
 )
 from cx_context.service.ui.knowledge import router as knowledge_page_router
+from cx_context.service.ui.login import router as login_router
 from cx_context.service.ui_scorecard import router as scorecard_page_router
 from cx_context.service.wiring import Services
 
@@ -296,11 +297,12 @@ def create_app(services: Services) -> FastAPI:
         customers_router,
         risks_router,
         scorecard_router,
-        scorecard_page_router,
         summaries_router,
         answers_router,
+        scorecard_page_router,
         knowledge_router,
         knowledge_page_router,
+        login_router,
         ops_router,
     ):
         app.include_router(router)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
@@ -19,6 +19,8 @@ from starlette.routing import BaseRoute
 from cx_context.context.bundle import AssemblyPurpose
 from cx_context.service.keys import Role
 from cx_context.service.problems import problem
+from cx_context.service.ui.login import COOKIE as PAGE_COOKIE
+from cx_context.service.ui.login import login_redirect
 
 __all__ = [
     "AccessDeniedError",
@@ -66,14 +68,31 @@ class AccessDeniedError(Exception):
         self.headers = headers or {}
 
 
-async def access_denied(request: Request, exc: Exception) -> JSONResponse:
+async def access_denied(request: Request, exc: Exception) -> Response:
     """The problem document for an AccessDeniedError (registered by the app)."""
     assert isinstance(exc, AccessDeniedError)
+    if (
+        exc.status == 401
+        and request.method == "GET"
+        and request.url.path.startswith("/ui/")
+    ):
+        return login_redirect(request)  # a browser opening a page signs in first
     response = problem(request, exc.status, exc.title, exc.detail)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="cx-context"'
     response.headers.update(exc.headers)
     return response
+
+
+def _page_key(request: Request) -> str | None:
+    """The key a signed-in browser keeps for the pages (see `ui.login`).
+
+    Only pages read it, and only when they are fetched: the API takes keys
+    from the header alone, so a cookie cannot make it act.
+    """
+    if request.method != "GET" or not request.url.path.startswith("/ui/"):
+        return None
+    return request.cookies.get(PAGE_COOKIE) or None
 
 
 def require_roles(*roles: Role) -> Callable[..., Principal]:
@@ -87,14 +106,18 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            secret: str | None = credentials.credentials
+        else:
+            secret = _page_key(request)
+        if secret is None:
             raise AccessDeniedError(
                 401,
                 "Not authenticated",
                 "send an API key as 'Authorization: Bearer <key>' "
                 "(make one with `cx-context keys create --role ROLE`)",
             )
-        key = request.app.state.services.api_keys.verify(credentials.credentials)
+        key = request.app.state.services.api_keys.verify(secret)
         if key is None:
             raise AccessDeniedError(
                 401, "Not authenticated", "the API key is unknown or revoked"
