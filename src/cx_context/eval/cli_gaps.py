@@ -55,8 +55,9 @@ def gaps_command(
         title=(
             f"Content gaps on {result['dataset']}: {result['n']} test questions, "
             f"{len(settings['uncovered_intents'])} intents uncovered (seed "
-            f"{settings['seed']}); cut {settings['cluster_distance']}, margin "
-            f"{settings['weak_margin']} chosen on {settings['n_dev']} dev questions"
+            f"{settings['seed']}); cut {settings['cluster_distance']}, at least "
+            f"{settings['min_questions']} questions, weakness "
+            f"{settings['min_weakness']} chosen on {settings['n_dev']} dev questions"
         )
     )
     table.add_column("system", no_wrap=True)

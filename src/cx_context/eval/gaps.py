@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cx_context.context.answers import AnswerConfig, Answerer
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.gaps import GapConfig, GapFinder
-from cx_context.knowledge.questions import StoredQuestion
+from cx_context.knowledge.questions import QuestionOutcome, Retrieved, StoredQuestion
 from cx_context.knowledge.records import KnowledgeDocument, Section
 from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
@@ -46,13 +45,20 @@ DEFAULT_DATA = Path("../shared/data/banking77")
 SEED = 8
 N_UNCOVERED = 15
 ARTICLE_QUESTIONS = 20  # training questions an article is written from
-DEV_QUESTIONS = 3  # further training questions per intent, for tuning
+DEV_QUESTIONS = 40  # further training questions per intent, for tuning
 # A gap reported by the evaluation holds at least this many questions; the
 # service's default (5) is for logs with more questions per topic.
 MIN_QUESTIONS = 3
 # The grid searched on the dev questions.
 DISTANCES = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 MARGINS = (0.0, 0.05, 0.1)
+# The grid for clustering every question and keeping the weakly answered.
+DISTANCES_ALL = (0.3, 0.35, 0.4)
+MIN_QUESTIONS_ALL = (5, 8)
+WEAKNESS = tuple(x / 10 for x in range(21))
+
+BATCH = 64  # questions redacted and embedded together
+ANSWER_K = 5  # passages retrieved per question, as the answerer does
 
 Progress = Callable[[str, int, int], None]
 
@@ -194,29 +200,70 @@ class GapEvaluation:
     def _ask(
         self, services: Services, label: str, questions: Sequence[tuple[str, str]]
     ) -> tuple[datetime, datetime, dict[int, str]]:
+        """Store the questions as the answerer would, in batches.
+
+        Each question is redacted, embedded, retrieved for and recorded with
+        its outcome and retrievals in the real question log, which is what
+        gap detection reads. Redaction and embedding run a batch at a time
+        instead of one question at a time, and no answer text is composed:
+        the text is not stored, and composing it was most of the time.
+        """
         since = datetime.now(UTC)
+        threshold = services.settings.abstain_threshold
         intent_of: dict[int, str] = {}
-        for done, (text, intent) in enumerate(questions, start=1):
-            answer = self._answerer.answer(text)
-            if answer.question_id:
-                intent_of[answer.question_id] = intent
-            if self._progress and (done % 50 == 0 or done == len(questions)):
+        for start in range(0, len(questions), BATCH):
+            batch = questions[start : start + BATCH]
+            redacted = services.redactor.redact_many([text for text, _ in batch])
+            texts = [r.text for r in redacted]
+            vectors = services.embedder.embed(texts)
+            for (_, intent), redaction, text, vector in zip(
+                batch, redacted, texts, vectors, strict=True
+            ):
+                passages = services.retriever.search_vector(vector, ANSWER_K)
+                best = passages[0].score if passages else None
+                answered = best is not None and best >= threshold
+                question_id = services.question_log.record(
+                    text,
+                    QuestionOutcome.ANSWERED if answered else QuestionOutcome.ABSTAINED,
+                    best,
+                    None,
+                    [passages[0].chunk_id] if answered else [],
+                    redaction.entity_counts,
+                    retrieved=[
+                        Retrieved(p.document_id, p.chunk_id, p.score) for p in passages
+                    ],
+                )
+                intent_of[question_id] = intent
+            if self._progress:
+                done = min(start + BATCH, len(questions))
                 self._progress(f"asking {label} questions", done, len(questions))
         return since, datetime.now(UTC), intent_of
 
+    def _tune(
+        self,
+        finder: GapFinder,
+        since: datetime,
+        until: datetime,
+        intent_of: dict[int, str],
+        uncovered: Sequence[str],
+        grid: Sequence[GapConfig],
+    ) -> tuple[GapConfig, dict[str, Any]]:
+        """The setting of the grid with the best F1 on the dev questions."""
+        best: tuple[float, GapConfig, dict[str, Any]] | None = None
+        for config in grid:
+            found = finder.find(since, until, config=config)
+            result = score([g.question_ids for g in found.gaps], intent_of, uncovered)
+            if best is None or _f1(result) > best[0]:
+                best = (_f1(result), config, result)
+        assert best is not None
+        _, config, result = best
+        return config, {
+            "recall": round(result["recall"], 4),
+            "precision": round(result["precision"], 4),
+            "n_gaps": result["n_gaps"],
+        }
+
     def _run(self, services: Services) -> dict[str, Any]:
-        # The real answerer (redaction, injection screen, retrieval, question
-        # log) without the output check and composing from one passage: both
-        # change the answer's text, not its scores or outcome, and together
-        # they are most of its time.
-        self._answerer = Answerer(
-            services.retriever,
-            services.embedder,
-            services.redactor,
-            services.question_log,
-            AnswerConfig(threshold=services.settings.abstain_threshold, max_passages=1),
-            screen=services.injection_screen,
-        )
         data = load(self.data)
         uncovered = uncovered_intents(data.intents)
         article_questions, dev = split_training(data)
@@ -252,30 +299,57 @@ class GapEvaluation:
             base,
         )
 
-        # Tuning on the dev questions.
+        # Tuning on the dev questions: ours clusters every question and keeps
+        # the weakly answered clusters; the weak-only variant clusters only
+        # the questions under the weak score (the detector before).
         dev_since, dev_until, dev_intents = self._ask(services, "dev", dev)
         dev_questions = services.question_log.between(dev_since, dev_until)
-        tuning = []
-        for margin in MARGINS:
-            for distance in DISTANCES:
-                finder.config = replace(
-                    base, weak_margin=margin, cluster_distance=distance
+        ours_config, tuning = self._tune(
+            finder,
+            dev_since,
+            dev_until,
+            dev_intents,
+            uncovered,
+            [
+                replace(
+                    base,
+                    cluster_all=True,
+                    cluster_distance=d,
+                    min_questions=n,
+                    min_weakness=round(w, 2),
                 )
-                found = finder.find(dev_since, dev_until)
-                result = score(
-                    [g.question_ids for g in found.gaps], dev_intents, uncovered
-                )
-                tuning.append((margin, distance, result))
-        margin, distance, _ = max(tuning, key=lambda t: (_f1(t[2]), -t[0], t[1]))
-        chosen = replace(base, weak_margin=margin, cluster_distance=distance)
-        logger.info("chosen on dev: margin %s, distance %s", margin, distance)
+                for d in DISTANCES_ALL
+                for n in MIN_QUESTIONS_ALL
+                for w in WEAKNESS
+            ],
+        )
+        weak_config, _ = self._tune(
+            finder,
+            dev_since,
+            dev_until,
+            dev_intents,
+            uncovered,
+            [
+                replace(base, weak_margin=m, cluster_distance=d)
+                for m in MARGINS
+                for d in DISTANCES
+            ],
+        )
+        logger.info("chosen on dev: %s", ours_config)
 
         # Reported on the test questions.
         since, until, intent_of = self._ask(services, "test", test)
         asked = services.question_log.between(since, until)
-        finder.config = chosen
-        found = finder.find(since, until)
+        found = finder.find(since, until, config=ours_config)
         ours = score([g.question_ids for g in found.gaps], intent_of, uncovered)
+        weak_only = score(
+            [
+                g.question_ids
+                for g in finder.find(since, until, config=weak_config).gaps
+            ],
+            intent_of,
+            uncovered,
+        )
         threshold = base.answer_threshold
         nearest = score(
             nearest_article_baseline(asked, threshold, base.min_questions),
@@ -295,6 +369,7 @@ class GapEvaluation:
             "n": len(asked),
             "systems": {
                 "cx-context": ours,
+                "weak-questions-clustered": weak_only,
                 "abstained-by-nearest-article": nearest,
                 "abstained-exact-duplicates": duplicates,
             },
@@ -305,24 +380,19 @@ class GapEvaluation:
                 "article_questions_per_intent": ARTICLE_QUESTIONS,
                 "n_dev": len(dev_questions),
                 "test_per_intent": self.per_intent,
-                "answerer": "no output check, one passage composed",
+                "answerer": "batched: redaction, embedding, dense retrieval, "
+                "question log; no answer text composed",
                 "n_test_uncovered": n_uncovered,
                 "n_weak": found.n_weak,
                 "answer_threshold": threshold,
-                "weak_margin": margin,
-                "cluster_distance": distance,
-                "min_questions": base.min_questions,
+                "cluster_all": True,
+                "cluster_distance": ours_config.cluster_distance,
+                "min_questions": ours_config.min_questions,
+                "min_weakness": ours_config.min_weakness,
+                "weak_only_cluster_distance": weak_config.cluster_distance,
+                "weak_only_margin": weak_config.weak_margin,
                 "chosen_on": "dev (training questions no article was written from)",
-                "dev_grid": [
-                    {
-                        "weak_margin": m,
-                        "cluster_distance": d,
-                        "recall": round(r["recall"], 4),
-                        "precision": round(r["precision"], 4),
-                        "n_gaps": r["n_gaps"],
-                    }
-                    for m, d, r in tuning
-                ],
+                "dev_best": tuning,
             },
             "gaps": [
                 {

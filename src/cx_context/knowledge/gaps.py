@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,12 @@ class GapConfig:
     max_questions: int = 20_000
     examples: int = 3
     nearest_articles: int = 3
+    # With `cluster_all`, every stored question is clustered and a cluster is
+    # a gap when its weakness (see `answer_weakness`) reaches `min_weakness`;
+    # without it, only the weak questions are clustered and every cluster is
+    # a gap.
+    cluster_all: bool = False
+    min_weakness: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.answer_threshold <= 1.0:
@@ -187,6 +193,50 @@ def cluster_questions(vectors: Vectors, config: GapConfig) -> list[list[int]]:
     return kept
 
 
+def answer_weakness(
+    questions: Sequence[StoredQuestion], groups: Sequence[Sequence[int]]
+) -> list[float]:
+    """How badly each group of questions is answered, relative to the log.
+
+    The sum of three parts, each 0 for a group answered like the rest:
+    how far its mean best score falls below the median best score of the
+    answered questions; how far its questions fall below the median score of
+    the other questions whose top passage came from the same article; and the
+    share of its questions whose top article is not the group's most common
+    one. The two score parts are in units of the answered scores' interquartile
+    range, so the measure does not depend on the embedding model's scale.
+    """
+    answered = [
+        q.best_score
+        for q in questions
+        if q.outcome not in UNANSWERED and q.best_score is not None
+    ]
+    scores = answered or [q.best_score or 0.0 for q in questions]
+    low, median, high = np.percentile(scores, [25, 50, 75])
+    spread = max(float(high - low), 0.05)
+    by_article: dict[str, list[float]] = {}
+    for question in questions:
+        if question.retrieved:
+            top = question.retrieved[0]
+            by_article.setdefault(top.document_id, []).append(top.score)
+    article_median = {doc: float(np.median(v)) for doc, v in by_article.items()}
+    weakness = []
+    for group in groups:
+        best = [questions[i].best_score or 0.0 for i in group]
+        tops = [
+            questions[i].retrieved[0] if questions[i].retrieved else None for i in group
+        ]
+        below_log = (float(median) - sum(best) / len(best)) / spread
+        below_article = sum(
+            article_median[t.document_id] - t.score if t is not None else spread
+            for t in tops
+        ) / (len(group) * spread)
+        counts = Counter(t.document_id if t is not None else "" for t in tops)
+        disagreement = 1.0 - counts.most_common(1)[0][1] / len(group)
+        weakness.append(below_log + below_article + disagreement)
+    return weakness
+
+
 def typical_order(vectors: Vectors) -> list[int]:
     """Row indexes from the most typical (nearest the centroid) to the least."""
     centroid = vectors.mean(axis=0)
@@ -240,6 +290,7 @@ class GapFinder:
         self.config = config or GapConfig()
         # Stored questions never change: their vectors are kept by id.
         self._vectors: dict[int, Vectors] = {}
+        self._last_clusters: tuple[tuple[Any, ...], list[list[int]]] | None = None
 
     def _embed(self, questions: Sequence[StoredQuestion]) -> Vectors:
         missing = [q for q in questions if q.id not in self._vectors]
@@ -249,6 +300,18 @@ class GapFinder:
             fresh = self._embedder.embed([q.question for q in missing])
             self._vectors.update(zip((q.id for q in missing), fresh, strict=True))
         return np.stack([self._vectors[q.id] for q in questions])
+
+    def _cluster(
+        self, questions: Sequence[StoredQuestion], vectors: Vectors, config: GapConfig
+    ) -> list[list[int]]:
+        # The same questions cut at the same distance cluster the same way;
+        # the last clustering is kept for calls that change other settings.
+        key = (tuple(q.id for q in questions), config.cluster_distance)
+        if self._last_clusters is None or self._last_clusters[0] != key:
+            everything = replace(config, min_questions=2)
+            self._last_clusters = (key, cluster_questions(vectors, everything))
+        groups = self._last_clusters[1]
+        return [g for g in groups if len(g) >= config.min_questions]
 
     def find(
         self,
@@ -269,13 +332,18 @@ class GapFinder:
             "weak_score": round(config.weak_score, 4),
             "cluster_distance": config.cluster_distance,
             "min_questions": config.min_questions,
+            "cluster_all": config.cluster_all,
         }
         asked = self._questions.between(since, until)
         weak = [q for q in asked if is_weak(q, config)]
+        n_weak = len(weak)
+        only_weak = weak
+        if config.cluster_all and weak:
+            weak = asked
         note = None
         if len(weak) > config.max_questions:
             note = (
-                f"{len(weak)} weak questions in the period; "
+                f"{len(weak)} questions in the period to cluster; "
                 f"the newest {config.max_questions} were clustered"
             )
             weak = weak[-config.max_questions :]
@@ -292,11 +360,19 @@ class GapFinder:
                 else "every question in this period was answered",
             )
         if progress:
-            progress(f"embedding {len(weak)} weak questions")
+            progress(f"embedding {len(weak)} questions")
         vectors = self._embed(weak)
         if progress:
             progress("clustering")
-        groups = cluster_questions(vectors, config)
+        groups = self._cluster(weak, vectors, config)
+        if config.cluster_all:
+            weakness = answer_weakness(weak, groups)
+            groups = [
+                g
+                for g, w in zip(groups, weakness, strict=True)
+                if w >= config.min_weakness
+            ]
+            settings["min_weakness"] = config.min_weakness
         names = name_clusters([q.question for q in weak], groups)
         documents = self._documents()
         gaps = [
@@ -307,12 +383,12 @@ class GapFinder:
         ]
         gaps.sort(key=lambda g: (-g.priority, -g.volume, g.question_ids[0]))
         gaps = [_ranked(gap, rank) for rank, gap in enumerate(gaps, start=1)]
-        bucket, series = _volume_over_time(weak, gaps)
+        bucket, series = _volume_over_time(only_weak, gaps)
         return GapReport(
             since,
             until,
             len(asked),
-            len(weak),
+            n_weak,
             gaps,
             bucket,
             series,
