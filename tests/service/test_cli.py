@@ -162,7 +162,7 @@ def test_a_missing_interaction_and_a_bad_filter_are_clear_errors(
     assert code == 1
     assert (
         "unknown filter 'colour'; allowed filters are "
-        "audience, document_id, owner, source, tag" in err
+        "audience, document_id, entity, owner, source, tag" in err
     )
 
     code, _, err = run(
