@@ -46,6 +46,10 @@ demo: install $(VAULT_KEY_FILE)
 	$(CX) summarize abcd-3592
 	@echo "== 7. The context an agent gets for that chat: record, open case, transcript, policy, each with its source"
 	$(CX) context abcd-customer-3592 --interaction abcd-3592 --budget 900
+	@echo "== 8. The handoff summary an agent reads before taking over that customer"
+	$(CX) handoff abcd-customer-3592
+	@echo "== 9. A reply draft grounded in the return policy and the open case, each sentence cited"
+	$(CX) draft abcd-3592
 
 test: install
 	$(BIN)/pytest
