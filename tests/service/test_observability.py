@@ -30,14 +30,15 @@ def _interaction(record_id: str) -> dict[str, object]:
 
 
 def _sample(metrics: str, name: str, **labels: str) -> float:
-    """The value of one sample of the text exposition, 0 when absent."""
+    """The sum of the samples that carry these labels, 0 when there are none."""
+    total = 0.0
     for line in metrics.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         found = dict(re.findall(r'(\w+)="([^"]*)"', line.rsplit("}", 1)[0]))
         if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_probes_need_no_key_and_readiness_checks_the_stores(services: Services) -> None:
@@ -80,7 +81,9 @@ def test_metrics_count_requests_ingests_redactions_answers_and_decisions(
     assert grew("cx_http_requests_total", route=summary, status="404") == 1
     assert grew("cx_http_request_duration_seconds_count", route=summary) == 2
     assert "no-such-id" not in after and "m-1" not in after
-    assert grew("cx_ingest_records_total", outcome="added") == 1
+    assert (
+        grew("cx_ingest_records_total", collection="interactions", outcome="added") == 1
+    )
     assert grew("cx_redactions_total", entity_type="EMAIL_ADDRESS") >= 1
     assert grew("cx_redactions_total", entity_type="PERSON") >= 1
     assert grew("cx_answers_total", outcome="abstained") == 1

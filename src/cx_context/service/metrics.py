@@ -142,6 +142,8 @@ def install_metrics() -> None:
         for name, level in _SOURCES.items():
             source = logging.getLogger(name)
             source.addHandler(handler)
-            if source.getEffectiveLevel() > level:
+            # Set on the logger itself, so that a parent set quieter later
+            # (configure_logging on the root) cannot stop the records.
+            if source.level == logging.NOTSET or source.level > level:
                 source.setLevel(level)
         _installed = True
