@@ -64,44 +64,6 @@ class IngestResponse(BaseModel):
         )
 
 
-class AnswerRequest(BaseModel):
-    question: str = Field(
-        min_length=1, max_length=20_000, description="The customer's question."
-    )
-    filters: dict[str, str | list[str]] | None = Field(
-        default=None,
-        description="Restrict passages: source, audience, owner, document_id, tag.",
-        examples=[{"audience": "agent"}],
-    )
-    k: int | None = Field(
-        default=None, ge=1, le=50, description="Passages to retrieve."
-    )
-
-
-class CitationOut(BaseModel):
-    number: int
-    title: str
-    section: str
-    document_id: str
-    chunk_id: str
-    score: float
-
-
-class AnswerResponse(BaseModel):
-    question_id: int
-    question: str = Field(description="The question as redacted and stored.")
-    answer: str
-    abstained: bool
-    refused: bool = Field(
-        default=False,
-        description="The question was refused by the injection screen.",
-    )
-    reason: str | None
-    best_score: float | None
-    threshold: float
-    citations: list[CitationOut]
-
-
 class SummaryLineOut(BaseModel):
     field: str
     speaker: str
