@@ -14,6 +14,7 @@ from typing import Any
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
 
 from cx_context.knowledge.chunking import Chunk, MetadataValue
 from cx_context.knowledge.embedding import Vectors
@@ -104,11 +105,31 @@ class VectorStore:
         return cls(client)
 
     @classmethod
-    def http(cls, host: str, port: int) -> "VectorStore":
+    def http(cls, host: str, port: int, tenant: str | None = None) -> "VectorStore":
+        """A Chroma server's store: its default tenant, or a Chroma tenant of its own.
+
+        A named tenant gets a Chroma tenant of that name with one database,
+        both made on first use; its collections are invisible to every other
+        tenant's client.
+        """
+        settings = ChromaSettings(anonymized_telemetry=False)
+        if tenant is None:
+            return cls(chromadb.HttpClient(host=host, port=port, settings=settings))
+        _ensure_chroma_tenant(host, port, tenant)
         client = chromadb.HttpClient(
-            host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False)
+            host=host,
+            port=port,
+            settings=settings,
+            tenant=tenant,
+            database=TENANT_DATABASE,
         )
         return cls(client)
+
+    def close(self) -> None:
+        """Release the client (an on-disk store is closed once its last client is)."""
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            close()
 
     def upsert(
         self, collection: Collection, chunks: Sequence[Chunk], vectors: Vectors
@@ -273,6 +294,41 @@ class VectorStore:
     def heartbeat(self) -> None:
         """Raise if the store cannot be reached."""
         self._client.heartbeat()
+
+
+# The one Chroma database inside each tenant's Chroma tenant.
+TENANT_DATABASE = "cx-context"
+
+
+def _ensure_chroma_tenant(host: str, port: int, tenant: str) -> None:
+    """Make a Chroma tenant and its database unless they exist.
+
+    Two workers may make the same tenant at once: whichever loses finds it
+    made and goes on.
+    """
+    admin = chromadb.AdminClient(
+        ChromaSettings(
+            anonymized_telemetry=False,
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+        )
+    )
+    try:
+        admin.get_tenant(tenant)
+    except NotFoundError:
+        try:
+            admin.create_tenant(tenant)
+        except ChromaError:
+            admin.get_tenant(tenant)  # made meanwhile; raises if it truly failed
+        logger.info("made Chroma tenant %s", tenant)
+    try:
+        admin.get_database(TENANT_DATABASE, tenant=tenant)
+    except NotFoundError:
+        try:
+            admin.create_database(TENANT_DATABASE, tenant=tenant)
+        except ChromaError:
+            admin.get_database(TENANT_DATABASE, tenant=tenant)
 
 
 def _hits(result: Mapping[str, Any]) -> list[Hit]:

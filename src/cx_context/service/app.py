@@ -4,8 +4,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -52,6 +53,7 @@ from cx_context.service.schemas import (
     InteractionBatch,
     SummaryResponse,
 )
+from cx_context.service.tenants import ServicesDep, TenantServices
 from cx_context.service.ui.knowledge import router as knowledge_page_router
 from cx_context.service.ui.login import router as login_router
 from cx_context.service.ui_scorecard import router as scorecard_page_router
@@ -80,18 +82,23 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
 }
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.tenants.close()  # the tenants' connections; the default's stay
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPIOffline(
         title="cx-context",
         version=__version__,
         summary="Redacted, grounded, cited AI context for customer service.",
+        lifespan=_lifespan,
     )
+    # The default tenant's services hold the keys; each request's own come
+    # from its key's tenant (ServicesDep).
     app.state.services = services
-
-    def get_services() -> Services:
-        return services
-
-    ServicesDep = Annotated[Services, Depends(get_services)]  # noqa: N806 (a type alias)
+    app.state.tenants = TenantServices(services)
 
     install_metrics()
     # Before the request-id middleware below, so that it runs inside it.

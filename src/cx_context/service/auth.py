@@ -27,6 +27,7 @@ __all__ = [
     "Principal",
     "Role",
     "access_denied",
+    "authenticate",
     "check_purpose",
     "require_roles",
     "roles_of",
@@ -95,6 +96,45 @@ def _page_key(request: Request) -> str | None:
     return request.cookies.get(PAGE_COOKIE) or None
 
 
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller's Principal from its key, whatever the route; counts the request.
+
+    One function for every route, so that FastAPI runs it once per request
+    and the role check and the tenant's services share its answer.
+    """
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        secret: str | None = credentials.credentials
+    else:
+        secret = _page_key(request)
+    if secret is None:
+        raise AccessDeniedError(
+            401,
+            "Not authenticated",
+            "send an API key as 'Authorization: Bearer <key>' "
+            "(make one with `cx-context keys create --role ROLE`)",
+        )
+    key = request.app.state.services.api_keys.verify(secret)
+    if key is None:
+        raise AccessDeniedError(
+            401, "Not authenticated", "the API key is unknown or revoked"
+        )
+    found = Principal(key.key_id, key.role, key.tenant)
+    request.state.principal = found
+    rate = request.app.state.rate_limiter.hit(key.key_id)
+    if not rate.allowed:
+        raise AccessDeniedError(
+            429,
+            "Too many requests",
+            f"key {key.key_id} is over its rate limit of {rate.limit} "
+            f"(CX_RATE_LIMIT); retry in {rate.retry_after_s} s",
+            headers={"Retry-After": str(rate.retry_after_s)},
+        )
+    return found
+
+
 def require_roles(*roles: Role) -> Callable[..., Principal]:
     """A dependency that admits keys of these roles and gives their Principal."""
     if not roles:
@@ -102,37 +142,7 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
     allowed = frozenset(Role(r) for r in roles)
     names = ", ".join(sorted(r.value for r in allowed))
 
-    def principal(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        if credentials is not None and credentials.scheme.lower() == "bearer":
-            secret: str | None = credentials.credentials
-        else:
-            secret = _page_key(request)
-        if secret is None:
-            raise AccessDeniedError(
-                401,
-                "Not authenticated",
-                "send an API key as 'Authorization: Bearer <key>' "
-                "(make one with `cx-context keys create --role ROLE`)",
-            )
-        key = request.app.state.services.api_keys.verify(secret)
-        if key is None:
-            raise AccessDeniedError(
-                401, "Not authenticated", "the API key is unknown or revoked"
-            )
-        found = Principal(key.key_id, key.role, key.tenant)
-        request.state.principal = found
-        rate = request.app.state.rate_limiter.hit(key.key_id)
-        if not rate.allowed:
-            raise AccessDeniedError(
-                429,
-                "Too many requests",
-                f"key {key.key_id} is over its rate limit of {rate.limit} "
-                f"(CX_RATE_LIMIT); retry in {rate.retry_after_s} s",
-                headers={"Retry-After": str(rate.retry_after_s)},
-            )
+    def principal(found: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if found.role not in allowed:
             raise AccessDeniedError(
                 403,

@@ -32,6 +32,7 @@ from cx_context.knowledge.adapters import (
 )
 from cx_context.knowledge.errors import KnowledgeError
 from cx_context.knowledge.ingest import IngestReport
+from cx_context.knowledge.records import Channel
 from cx_context.service.cli_agents import (
     draft_command,
     handoff_command,
@@ -52,6 +53,7 @@ from cx_context.service.cli_knowledge import gaps_command, health_command
 from cx_context.service.cli_risks import risks_app
 from cx_context.service.cli_scorecard import scorecard_command
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
+from cx_context.service.keys import TenantIdError
 from cx_context.service.logs import configure_logging
 from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
@@ -94,6 +96,15 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CX_TENANT",
+            help="Work on this tenant's data (default: the default tenant). "
+            "API keys are shared by all tenants.",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
     ] = False,
@@ -108,7 +119,10 @@ def main_options(
     except ValidationError as exc:
         raise CliError(f"invalid settings: {_settings_problem(exc)}") from None
     configure_logging(settings.log_level)
-    ctx.obj = Services(settings)
+    try:
+        ctx.obj = Services(settings, tenant=tenant or None)
+    except TenantIdError as exc:
+        raise CliError(f"--tenant (or CX_TENANT): {exc}") from None
 
 
 def _settings_problem(exc: ValidationError) -> str:
@@ -251,6 +265,10 @@ def ask(
             "is answered, earlier turns say what it refers to.",
         ),
     ] = None,
+    channel: Annotated[
+        Channel | None,
+        typer.Option(help="Where the question came from, kept with it in the log."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer a question (or a dialogue) from the knowledge base, cited, or abstain."""
@@ -259,7 +277,7 @@ def ask(
     turns = None if dialogue is None else read_dialogue(dialogue)
     services = _services(ctx)
     answer = services.answerer.answer(
-        question, _parse_filters(filters or []), k, dialogue=turns
+        question, _parse_filters(filters or []), k, dialogue=turns, channel=channel
     )
     if as_json:
         out.print_json(json.dumps(answer.to_dict()))
@@ -323,7 +341,9 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         out.print_json(json.dumps(report))
         return
-    out.print(escape(f"data directory: {services.settings.data_dir}"), highlight=False)
+    if services.tenant is not None:
+        out.print(escape(f"tenant: {services.tenant}"), highlight=False)
+    out.print(escape(f"data directory: {services.data_dir}"), highlight=False)
     for key, value in report.items():
         out.print(escape(f"{key}: {value}"), highlight=False)
 
@@ -340,6 +360,11 @@ def serve(
     from cx_context.service.app import create_app
 
     services = _services(ctx)
+    if services.tenant is not None:
+        raise CliError(
+            "serve takes no --tenant (or CX_TENANT): each request works on the "
+            "tenant of its API key"
+        )
     services.warm_up()
     uvicorn.run(create_app(services), host=host, port=port, log_config=None)
 

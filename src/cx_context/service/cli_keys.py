@@ -24,7 +24,9 @@ def keys_create(
     ],
     tenant: Annotated[
         str | None,
-        typer.Option(help="Limit the key to one tenant's data (default: all)."),
+        typer.Option(
+            help="Bind the key to one tenant's data (default: the default tenant)."
+        ),
     ] = None,
     label: Annotated[
         str | None, typer.Option(help="A note on who holds the key.")

@@ -8,6 +8,7 @@ latency to every request.
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,25 @@ class Role(StrEnum):
     KNOWLEDGE_OWNER = "knowledge_owner"
     RISK = "risk"
     ADMIN = "admin"
+
+
+# A tenant id names a folder, a PostgreSQL schema and a Chroma tenant, so it
+# keeps to characters all three take, and short enough for a schema name.
+TENANT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+
+
+class TenantIdError(ValueError):
+    """A tenant id that cannot name a tenant's stores."""
+
+
+def check_tenant(tenant: str) -> str:
+    """The tenant id, or TenantIdError saying what a tenant id must look like."""
+    if not isinstance(tenant, str) or not TENANT_ID.fullmatch(tenant):
+        raise TenantIdError(
+            "a tenant id is 1 to 48 characters of a-z, 0-9, '_' and '-', "
+            f"starting with a letter or digit; got {tenant!r}"
+        )
+    return tenant
 
 
 class KeysBase(DeclarativeBase):
@@ -109,8 +129,11 @@ class ApiKeyStore:
         except ValueError:
             allowed = ", ".join(r.value for r in Role)
             raise ApiKeyError(f"role must be one of {allowed}, got {role!r}") from None
-        if tenant is not None and not tenant.strip():
-            raise ApiKeyError("tenant must not be empty when given")
+        if tenant is not None:
+            try:
+                check_tenant(tenant)
+            except TenantIdError as exc:
+                raise ApiKeyError(str(exc)) from None
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         row = ApiKeyRow(

@@ -15,18 +15,11 @@ from cx_context.knowledge.conversation import Turn
 from cx_context.knowledge.errors import InvalidDialogueError
 from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
-from cx_context.service.wiring import Services
+from cx_context.service.tenants import ServicesDep
 
 router = APIRouter()
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 AnswerDep = Annotated[
     Principal,
     Depends(require_roles(Role.BOT, Role.AGENT, Role.KNOWLEDGE_OWNER, Role.ADMIN)),

@@ -14,18 +14,11 @@ from cx_context.context.records import CustomerIn, CustomerView
 from cx_context.knowledge.adapters.base import validate
 from cx_context.service.auth import Principal, Role, check_purpose, require_roles
 from cx_context.service.problems import batch_response, problem
-from cx_context.service.wiring import Services
+from cx_context.service.tenants import ServicesDep
 
 router = APIRouter()
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 # Who may do what with the customer record: agents work with customers, bots
 # only assemble their own context and identify callers, integrations (admin
 # keys) load records and events, and only risk and admin re-identify.

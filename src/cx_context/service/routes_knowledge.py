@@ -11,6 +11,7 @@ from cx_context.knowledge.gaps import GapReport
 from cx_context.knowledge.health import HealthReport
 from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
+from cx_context.service.tenants import ServicesDep
 from cx_context.service.wiring import Services
 
 router = APIRouter()
@@ -18,13 +19,6 @@ router = APIRouter()
 KNOWLEDGE_ROLES = (Role.KNOWLEDGE_OWNER, Role.ADMIN)
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 OwnerDep = Annotated[Principal, Depends(require_roles(*KNOWLEDGE_ROLES))]
 SinceQuery = Annotated[
     datetime | None,

@@ -10,18 +10,11 @@ from fastapi.responses import JSONResponse, Response
 from cx_context.guardrails.risklog import RiskFilter
 from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
-from cx_context.service.wiring import Services
+from cx_context.service.tenants import ServicesDep
 
 router = APIRouter()
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 # Only risk and admin read the risk log.
 RiskReaderDep = Annotated[Principal, Depends(require_roles(Role.RISK, Role.ADMIN))]
 

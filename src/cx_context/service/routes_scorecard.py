@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from cx_context.context.scorecard import ScorecardQuery, ScorecardQueryError
 from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
+from cx_context.service.tenants import ServicesDep
 from cx_context.service.wiring import Services
 
 router = APIRouter()
@@ -18,13 +19,6 @@ router = APIRouter()
 SCORECARD_ROLES = (Role.AGENT, Role.KNOWLEDGE_OWNER, Role.RISK, Role.ADMIN)
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 ReaderDep = Annotated[Principal, Depends(require_roles(*SCORECARD_ROLES))]
 
 

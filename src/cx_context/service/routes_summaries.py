@@ -10,18 +10,11 @@ from pydantic import BaseModel, Field
 
 from cx_context.context.drafts import draft_events
 from cx_context.service.auth import Principal, Role, require_roles
-from cx_context.service.wiring import Services
+from cx_context.service.tenants import ServicesDep
 
 router = APIRouter()
 
 
-def get_services(request: Request) -> Services:
-    services = request.app.state.services
-    assert isinstance(services, Services)
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 # Summaries and drafts are for the people who talk to customers.
 AgentDep = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.ADMIN))]
 

@@ -13,12 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from cx_context.context.scorecard import ScorecardQueryError
-from cx_context.service.routes_scorecard import (
-    ReaderDep,
-    ServicesDep,
-    compute_card,
-)
+from cx_context.service.routes_scorecard import ReaderDep, compute_card
 from cx_context.service.scorecard_charts import trend_svg
+from cx_context.service.tenants import ServicesDep
 from cx_context.service.ui import page
 
 router = APIRouter()

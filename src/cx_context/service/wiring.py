@@ -5,9 +5,10 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.context.agent_summaries import AgentSummaries
@@ -44,8 +45,8 @@ from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.retrieval import Retriever
 from cx_context.knowledge.vectorstore import Collection, VectorStore
-from cx_context.service.keys import ApiKeyStore
-from cx_context.service.migrate import migrate
+from cx_context.service.keys import ApiKeyStore, check_tenant
+from cx_context.service.migrate import ensure_schema, migrate, use_schema
 from cx_context.service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -91,17 +92,74 @@ _MODELS: dict[tuple[str, object], object] = {}
 
 
 class Services:
-    """The wired application: one per process, shared by CLI commands and requests."""
+    """The wired application of one tenant, shared by CLI commands and requests.
 
-    def __init__(self, settings: Settings) -> None:
+    Without a tenant it is the default tenant: the data directory, database
+    and vector store that settings name, as before tenants existed. A named
+    tenant has stores of its own, which nothing of another tenant can reach:
+    on SQLite a database file and a Chroma directory under
+    `<data_dir>/tenants/<tenant>/`, on PostgreSQL a schema `tenant_<tenant>`
+    of the same database, on a Chroma server a Chroma tenant `cx-<tenant>`.
+    API keys are control data and stay with the default tenant (`control`).
+    """
+
+    tenant: str | None
+
+    def __init__(
+        self,
+        settings: Settings,
+        tenant: str | None = None,
+        control: "Services | None" = None,
+    ) -> None:
+        if tenant is not None:
+            check_tenant(tenant)
+        if control is not None and control.tenant is not None:
+            raise ValueError(
+                f"control must be the default tenant, got {control.tenant}"
+            )
         self.settings = settings
+        self.tenant = tenant
+        self._control = control
+        self._owns_control = False
         self._resolver: tuple[tuple[Any, ...], IdentityResolver] | None = None
         self._resolver_lock = threading.Lock()
 
+    @property
+    def control(self) -> "Services":
+        """The default tenant's services, where the API keys live."""
+        if self.tenant is None:
+            return self
+        if self._control is None:
+            self._control = Services(self.settings)
+            self._owns_control = True
+        return self._control
+
+    @property
+    def data_dir(self) -> Path:
+        """This tenant's folder: the data directory itself for the default tenant."""
+        if self.tenant is None:
+            return self.settings.data_dir
+        return self.settings.data_dir / "tenants" / self.tenant
+
     @cached_property
     def engine(self) -> Engine:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return make_engine(self.settings.sqlalchemy_url)
+        url = self.settings.sqlalchemy_url
+        if self.tenant is None:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            return make_engine(url)
+        backend = make_url(url).get_backend_name()
+        if backend == "sqlite":
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return make_engine(f"sqlite:///{self.data_dir / 'cx-context.sqlite3'}")
+        if backend != "postgresql":
+            raise ValueError(
+                f"tenants need SQLite or PostgreSQL as the record store, got {backend}"
+            )
+        schema = f"tenant_{self.tenant}"
+        ensure_schema(self.control.engine, schema)
+        engine = make_engine(url)
+        use_schema(engine, schema)
+        return engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -112,9 +170,13 @@ class Services:
     def store(self) -> VectorStore:
         if self.settings.chroma_host:
             return VectorStore.http(
-                self.settings.chroma_host, self.settings.chroma_port
+                self.settings.chroma_host,
+                self.settings.chroma_port,
+                tenant=None if self.tenant is None else f"cx-{self.tenant}",
             )
-        return VectorStore.persistent(self.settings.chroma_path)
+        if self.tenant is None:
+            return VectorStore.persistent(self.settings.chroma_path)
+        return VectorStore.persistent(self.data_dir / "chroma")
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -190,6 +252,8 @@ class Services:
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
+        if self.tenant is not None:
+            return self.control.api_keys
         pepper = self.settings.api_key_pepper
         return ApiKeyStore(self.sessions, pepper.get_secret_value() if pepper else "")
 
@@ -417,9 +481,17 @@ class Services:
         return counts
 
     def close(self) -> None:
-        """Release database connections (the models stay loaded for the process)."""
+        """Release connections and clients (the models stay loaded for the process).
+
+        A tenant's vector store client is closed too (each on-disk tenant
+        holds files open), so a tenant's Services is not used after close.
+        """
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if self.tenant is not None and "store" in self.__dict__:
+            self.__dict__.pop("store").close()
+        if self._owns_control and self._control is not None:
+            self._control.close()
 
     def warm_up(self) -> None:
         """Load the models and open the stores now rather than on the first request."""

@@ -16,11 +16,11 @@ from cx_context.knowledge.gaps import growth_label
 from cx_context.service.routes_knowledge import (
     OwnerDep,
     PeriodError,
-    ServicesDep,
     gap_report,
     health_report,
     period,
 )
+from cx_context.service.tenants import ServicesDep
 from cx_context.service.ui import page, table
 from cx_context.service.ui.charts import share_bars, stacked_bars
 
