@@ -237,3 +237,70 @@ def test_workers_starting_together_migrate_one_database_once(
             engine.dispose()
 
     assert len(revisions) == 1 and None not in revisions
+
+
+def test_tenants_keep_apart_across_workers_on_chroma_server_and_postgresql(
+    empty_chroma: ChromaServer, postgres_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cx_context.service.wiring import Services
+
+    settings = {
+        "database_url": postgres_url,
+        "chroma_host": empty_chroma.host,
+        "chroma_port": empty_chroma.port,
+    }
+    first = make_services(tmp_path / "worker-1", **settings)
+    second = make_services(tmp_path / "worker-2", **settings)
+    # The session's Chroma server keeps tenants after this test: names of its own.
+    acme, globex = (f"{name}-{uuid.uuid4().hex[:8]}" for name in ("acme", "globex"))
+    # Workers meeting a new tenant together make its schema, Chroma tenant
+    # and tables once.
+    starting = [Services(first.settings, tenant=acme) for _ in range(3)]
+    with ThreadPoolExecutor(len(starting)) as pool:
+        list(pool.map(lambda s: (s.sessions, s.store), starting))
+    for services in starting:
+        services.close()
+    documents = [
+        parsed.record.model_dump(mode="json")
+        for parsed in list(read_knowledge(GUIDELINES))[:6]
+        if parsed.record
+    ]
+    question = {"question": "how do I get a refund for an item I returned?"}
+
+    with api_client(first, "admin", tenant=acme) as one:
+        stored = one.post("/v1/knowledge", json={"documents": documents})
+        acme_key = first.api_keys.create("bot", tenant=acme)
+        globex_key = first.api_keys.create("bot", tenant=globex)
+    with api_client(second, "bot") as two:
+        answers = {
+            name: two.post(
+                "/v1/answers",
+                json=question,
+                headers={"Authorization": f"Bearer {key.token}"},
+            ).json()
+            for name, key in (("acme", acme_key), ("globex", globex_key))
+        }
+        default = two.post("/v1/answers", json=question).json()
+
+    assert stored.status_code == 200
+    assert not answers["acme"]["abstained"] and answers["acme"]["citations"]
+    assert answers["globex"]["abstained"] and not answers["globex"]["citations"]
+    assert default["abstained"] and not default["citations"]
+    server_default = {c.name for c in empty_chroma.client().list_collections()}
+    acme_collections = chromadb.HttpClient(
+        host=empty_chroma.host,
+        port=empty_chroma.port,
+        settings=ChromaSettings(anonymized_telemetry=False),
+        tenant=f"cx-{acme}",
+        database="cx-context",
+    ).get_collection("knowledge")
+    assert acme_collections.count() > 0
+    assert not any(
+        empty_chroma.client().get_collection(name).count()
+        for name in server_default & {"knowledge", "knowledge_documents"}
+    )
+    first.close()
+    second.close()
