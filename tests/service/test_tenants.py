@@ -9,6 +9,7 @@ disk, the embedding model and Presidio.
 """
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -405,6 +406,17 @@ def test_pages_show_only_the_own_tenants_knowledge(estate: Estate) -> None:
     assert acme.status_code == 200 and "quokka" in acme.text.lower()
     assert globex.status_code == 200
     assert "quokka" not in globex.text.lower() and "acme-" not in globex.text
+
+
+def test_the_request_log_names_the_callers_tenant(
+    estate: Estate, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="cx_context.service.app"):
+        estate.call("acme", "agent", "GET", f"/v1/customers/{ACME_CUSTOMER}")
+        estate.call(None, "agent", "GET", f"/v1/customers/{ACME_CUSTOMER}")
+
+    lines = [r for r in caplog.records if r.getMessage() == "request"]
+    assert [getattr(r, "tenant", "missing") for r in lines[-2:]] == ["acme", None]
 
 
 def test_each_tenant_has_its_own_stores(estate: Estate) -> None:

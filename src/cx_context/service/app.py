@@ -136,6 +136,7 @@ def create_app(services: Services) -> FastAPI:
                 "route": route,
                 "role": principal.role.value if principal else None,
                 "key_id": principal.key_id if principal else None,
+                "tenant": principal.tenant if principal else None,
                 "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 1),
             },
