@@ -804,6 +804,10 @@ class CustomerStore:
 
     def unmerge(self, merge_id: int, undone_by: str) -> None:
         """Undo a merge: everything that moved goes back."""
+        # Merge ids are 32-bit integers on every engine: a number outside that
+        # range names no merge (and would overflow the query).
+        if not 0 < merge_id < 2**31:
+            raise NotFoundError(f"no merge with id {merge_id}")
         with self._sessions.begin() as session:
             merge = session.get(MergeRow, merge_id)
             if merge is None:

@@ -26,6 +26,7 @@ from cx_context.context.errors import (
 from cx_context.context.reidentification import ReidentificationRefusedError
 from cx_context.guardrails import RedactionError
 from cx_context.guardrails.errors import VaultKeyError
+from cx_context.guardrails.pii_config import InvalidTextError
 from cx_context.guardrails.vault import RestoreError
 from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.errors import UnknownFilterError
@@ -79,6 +80,9 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
     ConflictError: (409, "Conflict", None),
     # Record, identifier and claim errors: the message names field and rule.
     ContextError: (422, "Invalid record", ""),
+    # Text the redactor refuses (control characters, lone surrogates): the
+    # client's to fix; the message names the rule and offset, never the text.
+    InvalidTextError: (422, "Invalid text", ""),
 }
 
 

@@ -51,7 +51,14 @@ def period(
     if days is not None:
         if since is not None:
             raise PeriodError("days", "give either since or days, not both")
-        since = (until or datetime.now(UTC)) - timedelta(days=days)
+        end = until or datetime.now(UTC)
+        try:
+            since = end - timedelta(days=days)
+        except OverflowError:
+            raise PeriodError(
+                "days",
+                f"days={days} before {end.isoformat()} falls before year 1",
+            ) from None
     if since is not None and until is not None and since >= until:
         raise PeriodError(
             "since",
@@ -131,7 +138,8 @@ def get_health(
     until: UntilQuery = None,
     days: Annotated[int | None, Query(gt=0, description="The last N days.")] = None,
     stale_after_days: Annotated[
-        int | None, Query(gt=0, description="Reviewed longer ago is stale.")
+        int | None,
+        Query(gt=0, le=36_500, description="Reviewed longer ago is stale."),
     ] = None,
 ) -> Any:
     try:

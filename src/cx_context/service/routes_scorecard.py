@@ -19,6 +19,10 @@ router = APIRouter()
 SCORECARD_ROLES = (Role.AGENT, Role.KNOWLEDGE_OWNER, Role.RISK, Role.ADMIN)
 
 
+# The longest window a request may set (ten years): beyond it the dates it
+# reaches overflow, and no continuity measure needs it.
+MAX_WINDOW_DAYS = 3_650
+
 ReaderDep = Annotated[Principal, Depends(require_roles(*SCORECARD_ROLES))]
 
 
@@ -69,10 +73,16 @@ def get_scorecard(
         "month"
     ),
     recontact_days: Annotated[
-        float | None, Query(gt=0, description="Recontact window, in days.")
+        float | None,
+        Query(gt=0, le=MAX_WINDOW_DAYS, description="Recontact window, in days."),
     ] = None,
     latency_bound_s: Annotated[
-        float | None, Query(gt=0, description="Events later than this are late.")
+        float | None,
+        Query(
+            gt=0,
+            le=MAX_WINDOW_DAYS * 86_400,
+            description="Events later than this are late.",
+        ),
     ] = None,
 ) -> Any:
     try:

@@ -294,7 +294,7 @@ def knowledge_page(
 ) -> HTMLResponse:
     try:
         since, until = period(None, None, days or None)
-    except PeriodError as exc:  # only from a since/until mix, not offered here
+    except PeriodError as exc:  # days reaching before year 1
         return HTMLResponse(page("Knowledge", f"<p>{escape(str(exc))}</p>"), 422)
     gaps = gap_report(services, since, until).to_dict()
     health = health_report(services, since, until).to_dict()
