@@ -399,6 +399,16 @@ def test_gaps_health_and_risk_events_are_each_tenants_own(estate: Estate) -> Non
     assert not any(event in export.text for event in estate.acme_events)
 
 
+def test_the_scorecard_counts_only_the_own_tenants_contacts(estate: Estate) -> None:
+    cards = {
+        tenant: estate.call(tenant, "agent", "GET", "/v1/scorecard").json()
+        for tenant in ("acme", "globex")
+    }
+
+    assert cards["acme"]["counts"]["contacts"] == 1
+    assert cards["globex"]["counts"]["contacts"] == 0
+
+
 def test_pages_show_only_the_own_tenants_knowledge(estate: Estate) -> None:
     acme = estate.call("acme", "knowledge_owner", "GET", "/ui/knowledge")
     globex = estate.call("globex", "knowledge_owner", "GET", "/ui/knowledge")
