@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import DIALOGUES, FLAGGED, GUIDELINES, api_client, make_services
+from cx_context.knowledge.questions import QuestionOutcome
 from cx_context.service.app import create_app
 from cx_context.service.auth import Role, route_roles
 from cx_context.service.wiring import Services
@@ -116,6 +117,11 @@ MATRIX: dict[tuple[str, str], tuple[set[Role], Callable[[Role], Call]]] = {
         {A, B, K, D},
         lambda _: Call("POST", "/v1/answers", {"question": "can I return an item?"}),
     ),
+    # Question 1 is stored by the fixture; marking it again is still a 200.
+    ("POST", "/v1/answers/{question_id}/escalation"): (
+        {A, B, D},
+        lambda _: Call("POST", "/v1/answers/1/escalation"),
+    ),
     ("GET", "/v1/interactions/{interaction_id}/summary"): (
         {A, D},
         lambda _: Call("GET", "/v1/interactions/abcd-3592/summary"),
@@ -213,6 +219,7 @@ def matrix_services(tmp_path_factory, redactor, embedder) -> Iterator[Services]:
     interactions = list(read_interactions(DIALOGUES))
     svc.ingestor.ingest_interactions(interactions, DIALOGUES.name)
     svc.link_interactions([p.record for p in interactions if p.record])
+    assert svc.question_log.record("a question", QuestionOutcome.ANSWERED, 0.6) == 1
     yield svc
     svc.close()
 

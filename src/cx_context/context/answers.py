@@ -36,6 +36,7 @@ from cx_context.knowledge.embedding import Embedder
 from cx_context.knowledge.errors import InvalidDialogueError
 from cx_context.knowledge.hybrid import HybridRetriever, Signals
 from cx_context.knowledge.questions import QuestionLog, QuestionOutcome, Retrieved
+from cx_context.knowledge.records import Channel
 from cx_context.knowledge.retrieval import FilterValue, Passage, Retriever
 
 logger = logging.getLogger(__name__)
@@ -190,8 +191,12 @@ class Answerer:
         dialogue: Sequence[Turn] | None = None,
         request_id: str | None = None,
         actor: Actor = ANSWER_ACTOR,
+        channel: Channel | None = None,
     ) -> Answer:
-        """Answer a question, or the last user turn of a dialogue, or abstain."""
+        """Answer a question, or the last user turn of a dialogue, or abstain.
+
+        `channel` is where the question came from, kept with it in the log.
+        """
         turns = self._turns(question, dialogue)
         raw = next(turn.text for turn in reversed(turns) if turn.by_user).strip()
         # The question is redacted before it is embedded, stored or logged.
@@ -249,6 +254,7 @@ class Answerer:
                 (),
                 redaction.entity_counts,
                 retrieved=retrieved,
+                channel=channel,
             )
             logger.info("question %d abstained (best score %s)", question_id, best)
             return Answer(
@@ -291,6 +297,7 @@ class Answerer:
                     (),
                     redaction.entity_counts,
                     retrieved=retrieved,
+                    channel=channel,
                 )
                 return Answer(
                     question_id,
@@ -316,6 +323,7 @@ class Answerer:
             fallback,
             actor,
             request_id,
+            channel,
         )
 
     def _turns(
@@ -492,6 +500,7 @@ class Answerer:
         fallback: str | None,
         actor: Actor,
         request_id: str | None,
+        channel: Channel | None = None,
     ) -> "Answer":
         """The offline composition checked (a model's was checked already)."""
         threshold = self.config.threshold
@@ -533,6 +542,7 @@ class Answerer:
             chunk_ids,
             entity_counts,
             retrieved=retrieved,
+            channel=channel,
         )
         if fallback is not None and not abstained:
             note = f"the language model's answer was not used ({fallback})"

@@ -92,6 +92,11 @@ class QuestionRow(Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cited_chunks: Mapped[list[Any]] = mapped_column(JSON, default=list)
     pii_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where the question came from (a `records.Channel` value), when told.
+    channel: Mapped[str | None] = mapped_column(String(20))
+    # Set when the customer was handed to a person after this question.
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class RetrievalRow(Base):

@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,8 @@ from cx_context.context.errors import InvalidQuestionError
 from cx_context.guardrails.output_checks import claims
 from cx_context.knowledge.conversation import Turn
 from cx_context.knowledge.errors import InvalidDialogueError
+from cx_context.knowledge.questions import UnknownQuestionError
+from cx_context.knowledge.records import Channel
 from cx_context.service.auth import Principal, Role, require_roles
 from cx_context.service.problems import problem
 from cx_context.service.tenants import ServicesDep
@@ -55,6 +57,10 @@ class AnswerRequest(BaseModel):
         examples=[{"audience": "customer"}],
     )
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to use.")
+    channel: Channel | None = Field(
+        default=None,
+        description="Where the question came from; knowledge owners see it per gap.",
+    )
     stream: bool = Field(
         default=False,
         description="Server-sent events: `sentence` events, then one `done` event "
@@ -121,6 +127,7 @@ def post_answer(
             body.k,
             dialogue=dialogue,
             request_id=request.state.request_id,
+            channel=body.channel,
         )
     except InvalidDialogueError as exc:
         return problem(
@@ -135,6 +142,47 @@ def post_answer(
             _sse(answer_events(answer)), media_type="text/event-stream"
         )
     return answer.to_dict()
+
+
+EscalationDep = Annotated[
+    Principal, Depends(require_roles(Role.BOT, Role.AGENT, Role.ADMIN))
+]
+
+
+class EscalationResponse(BaseModel):
+    question_id: int
+    escalated_at: str = Field(description="When it was first marked (ISO 8601).")
+    already_escalated: bool = Field(
+        description="It had been marked before; the first mark is kept."
+    )
+
+
+@router.post(
+    "/v1/answers/{question_id}/escalation",
+    response_model=EscalationResponse,
+    summary="Mark that the customer was handed to a person after this question",
+)
+def post_escalation(
+    question_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    services: ServicesDep,
+    caller: EscalationDep,
+) -> Any:
+    try:
+        mark = services.question_log.mark_escalated(question_id, by=caller.key_id)
+    except UnknownQuestionError as exc:
+        return problem(
+            request,
+            404,
+            "Not found",
+            str(exc),
+            errors=[{"field": "question_id", "message": str(exc)}],
+        )
+    return {
+        "question_id": mark.question_id,
+        "escalated_at": mark.escalated_at.isoformat(),
+        "already_escalated": mark.already,
+    }
 
 
 def answer_events(answer: Answer) -> Iterator[tuple[str, dict[str, Any]]]:
