@@ -1,5 +1,6 @@
 """Builds the components from settings. Heavy models load once, on first use."""
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -494,11 +495,31 @@ class Services:
             self._control.close()
 
     def warm_up(self) -> None:
-        """Load the models and open the stores now rather than on the first request."""
+        """Load the models and run each path a request takes, once, before serving.
+
+        The first call of each allocates what the process then keeps (spaCy's
+        and torch's buffers, sized by the batch; the attack phrasings' vectors;
+        the BM25 index over the stored passages; Chroma's index of each
+        collection, read on its first query), so it is paid here, before
+        `/readyz` says ready, and not by the first requests. Nothing is written.
+        """
         _ = self.redactor, self.embedder, self.store, self.sessions
-        # The first call of each model allocates its buffers: pay that here.
-        self.embedder.embed(["warm up"])
-        self.redactor.redact("warm up")
+        sample = "Warm up for Alex Doe, alex@example.com, order 1234567."
+        self.redactor.redact(sample)
+        self.redactor.redact_many([sample] * 8)
+        self.embedder.embed([sample])
+        vectors = self.embedder.embed([sample] * self.settings.embedding_batch_size)
+        self.injection_screen.screen(sample)
+        self.hybrid_retriever()
+        if self.store.count(Collection.KNOWLEDGE):
+            self.retriever.search_vector(vectors[0])  # sections and documents
+        if self.store.count(Collection.INTERACTIONS):
+            self.store.query(Collection.INTERACTIONS, vectors[0], 10)
+        if self.has_vault_key:
+            # An unusable key is reported by /readyz and refused by the
+            # customer routes with a 503; it does not stop the service.
+            with contextlib.suppress(VaultKeyError):
+                self.identity_resolver()
 
     def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
