@@ -7,12 +7,15 @@ from cx_context.eval.gaps import (
     N_UNCOVERED,
     article,
     load,
+    matched_intent,
     nearest_article_baseline,
     score,
     split_training,
     uncovered_intents,
 )
+from cx_context.knowledge.gaps import GapConfig
 from cx_context.knowledge.questions import Retrieved, StoredQuestion
+from cx_context.service.wiring import Services
 
 
 def test_the_uncovered_intents_are_fixed_and_documented() -> None:
@@ -38,6 +41,27 @@ def test_a_gap_counts_for_the_intent_most_of_its_questions_belong_to() -> None:
     assert result["recall"] == 0.5  # "a" found, "b" never leads a gap
     assert result["precision"] == 1 / 3
     assert result["n_gaps"] == 3
+
+
+def test_a_tie_goes_to_the_intent_first_by_name_whatever_the_order() -> None:
+    intent_of = {1: "b", 2: "a", 3: "b", 4: "a"}
+
+    assert matched_intent([1, 2, 3, 4], intent_of) == "a"
+    assert matched_intent([4, 3, 2, 1], intent_of) == "a"
+    assert score([[1, 2, 3, 4]], intent_of, ["a"])["precision"] == 1.0
+
+
+def test_the_service_uses_the_gap_settings_the_evaluation_reports(
+    services: Services,
+) -> None:
+    config = services.gap_finder.config
+
+    # The settings' defaults and GapConfig's are the same numbers: those
+    # chosen on the dev questions of `cx-context eval gaps`.
+    assert config == GapConfig(answer_threshold=services.settings.abstain_threshold)
+    assert config.cluster_all is True
+    assert (config.cluster_distance, config.min_questions) == (0.3, 8)
+    assert config.min_weakness == 1.3
 
 
 def test_the_baseline_groups_abstained_questions_by_nearest_article() -> None:

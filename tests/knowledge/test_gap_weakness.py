@@ -112,3 +112,39 @@ def test_clustering_every_question_reports_the_unanswered_topic_only(
     assert questions & set(unanswered)
     assert not questions & set(answered)
     assert report.settings["cluster_all"] is True
+
+
+def test_a_group_behind_the_best_group_of_its_own_article_is_weaker() -> None:
+    owner = [_asked(i, 0.8, "fees") for i in range(6)]
+    behind = [_asked(10 + i, 0.6, "fees") for i in range(6)]
+    alone = [_asked(20 + i, 0.6, "cards") for i in range(6)]
+
+    strong, weak, owns = answer_weakness(
+        owner + behind + alone, [range(6), range(6, 12), range(12, 18)]
+    )
+
+    # "fees" answers the first group well: the second is about something else.
+    assert weak > owns > strong
+    spread = 0.8 - 0.6  # the interquartile range of the answered scores
+    assert weak - owns == pytest.approx((0.8 - 0.6) / spread)
+
+
+def test_when_nothing_is_answered_every_large_enough_group_is_a_gap(
+    services: Services,
+) -> None:
+    pin = [
+        "How do I unblock my card PIN?",
+        "My PIN is blocked, what do I do?",
+        "I typed the wrong PIN three times and now it is blocked",
+        "How can I reset a blocked PIN?",
+        "How do I unlock a blocked PIN?",
+    ]
+    for question in pin:
+        services.answerer.answer(question)  # an empty knowledge base
+    config = replace(services.gap_finder.config, cluster_distance=0.5, min_questions=5)
+
+    report = services.gap_finder.find(config=config)
+
+    assert report.n_questions == len(pin)
+    assert [gap.volume for gap in report.gaps] == [len(pin)]
+    assert report.gaps[0].outcomes == {"abstained": len(pin)}

@@ -45,8 +45,16 @@ def _document(
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, redactor, embedder) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    """Three articles (two disagreeing on the refund window) and asked questions."""
-    svc = make_services(tmp_path_factory.mktemp("shop") / "data")
+    """Three articles (two disagreeing on the refund window) and asked questions.
+
+    Six questions on one topic are a small log: gaps are cut wider and may be
+    smaller than the defaults, which were chosen for about 40 per topic.
+    """
+    svc = make_services(
+        tmp_path_factory.mktemp("shop") / "data",
+        gap_cluster_distance=0.5,
+        gap_min_questions=5,
+    )
     now = datetime.now(UTC)
     documents = [
         _document(
@@ -185,8 +193,11 @@ def test_the_api_serves_knowledge_owners_and_refuses_other_roles(
                 assert refused.headers["content-type"] == "application/problem+json"
 
 
-def test_the_cli_prints_tables_and_json(shop: Services, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_prints_tables_and_json(shop: Services, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     data_dir = str(shop.settings.data_dir)
+    # The CLI reads its settings from the environment: the shop's small-log ones.
+    monkeypatch.setenv("CX_GAP_CLUSTER_DISTANCE", "0.5")
+    monkeypatch.setenv("CX_GAP_MIN_QUESTIONS", "5")
 
     def run(*args: str) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as exited:

@@ -51,13 +51,20 @@ def gaps_command(
         print(json.dumps(result))
         return
     settings = result["settings"]
+    chosen = (
+        "the setting chosen"
+        if settings["defaults_are_dev_choice"]
+        else f"NOT the setting chosen ({settings['dev_choice']})"
+    )
     table = Table(
         title=(
             f"Content gaps on {result['dataset']}: {result['n']} test questions, "
             f"{len(settings['uncovered_intents'])} intents uncovered (seed "
-            f"{settings['seed']}); cut {settings['cluster_distance']}, at least "
+            f"{settings['seed']}); cx-context is the service's gap finder with its "
+            f"defaults (cut {settings['cluster_distance']}, at least "
             f"{settings['min_questions']} questions, weakness "
-            f"{settings['min_weakness']} chosen on {settings['n_dev']} dev questions"
+            f"{settings['min_weakness']}), {chosen} on {settings['n_dev']} dev "
+            "questions"
         )
     )
     table.add_column("system", no_wrap=True)
@@ -72,4 +79,5 @@ def gaps_command(
         )
     out.print(table)
     out.print("uncovered intents: " + ", ".join(settings["uncovered_intents"]))
+    out.print(f"scoring: {settings['hit_rule']}")
     err.print(f"runtime {result['runtime_s']} s")

@@ -38,23 +38,26 @@ class GapConfig:
     """How weak an answer must be to count, and how gaps are cut.
 
     `cluster_distance` is the average cosine distance at which two groups of
-    questions stop being merged; it and `weak_margin` were chosen on banking77
-    training questions (see `cx-context eval gaps`), not on the reported ones.
+    questions stop being merged. The defaults (cut 0.3, at least 8 questions,
+    weakness 1.3, every question clustered) are the setting chosen by F1 on
+    BANKING77 training questions (see `cx-context eval gaps`), not on the
+    reported ones; a gap needs 8 questions, so a log with only a few questions
+    per topic shows no gaps until `min_questions` is lowered.
     """
 
     answer_threshold: float = 0.45
     weak_margin: float = 0.1
-    cluster_distance: float = 0.5
-    min_questions: int = 5
+    cluster_distance: float = 0.3
+    min_questions: int = 8
     max_questions: int = 20_000
     examples: int = 3
     nearest_articles: int = 3
     # With `cluster_all`, every stored question is clustered and a cluster is
-    # a gap when its weakness (see `answer_weakness`) reaches `min_weakness`;
-    # without it, only the weak questions are clustered and every cluster is
-    # a gap.
-    cluster_all: bool = False
-    min_weakness: float = 0.5
+    # a gap when its weakness (see `answer_weakness`) reaches `min_weakness`
+    # or most of its questions went unanswered; without it, only the weak
+    # questions are clustered and every cluster is a gap.
+    cluster_all: bool = True
+    min_weakness: float = 1.3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.answer_threshold <= 1.0:
@@ -200,11 +203,12 @@ def answer_weakness(
 
     The sum of three parts, each 0 for a group answered like the rest:
     how far its mean best score falls below the median best score of the
-    answered questions; how far its questions fall below the median score of
-    the other questions whose top passage came from the same article; and the
-    share of its questions whose top article is not the group's most common
-    one. The two score parts are in units of the answered scores' interquartile
-    range, so the measure does not depend on the embedding model's scale.
+    answered questions; how far it falls behind the best-answered group whose
+    questions mostly retrieve the same article (an article that answers one
+    group well and this one poorly is about something else); and the share of
+    its questions whose top article is not the group's most common one. The
+    two score parts are in units of the answered scores' interquartile range,
+    so the measure does not depend on the embedding model's scale.
     """
     answered = [
         q.best_score
@@ -214,27 +218,39 @@ def answer_weakness(
     scores = answered or [q.best_score or 0.0 for q in questions]
     low, median, high = np.percentile(scores, [25, 50, 75])
     spread = max(float(high - low), 0.05)
-    by_article: dict[str, list[float]] = {}
-    for question in questions:
-        if question.retrieved:
-            top = question.retrieved[0]
-            by_article.setdefault(top.document_id, []).append(top.score)
-    article_median = {doc: float(np.median(v)) for doc, v in by_article.items()}
-    weakness = []
+
+    # Each group's article (the one most of its questions retrieved first),
+    # its mean best score, and the best mean of any group of that article.
+    articles, means, disagreement = [], [], []
     for group in groups:
-        best = [questions[i].best_score or 0.0 for i in group]
-        tops = [
-            questions[i].retrieved[0] if questions[i].retrieved else None for i in group
-        ]
-        below_log = (float(median) - sum(best) / len(best)) / spread
-        below_article = sum(
-            article_median[t.document_id] - t.score if t is not None else spread
-            for t in tops
-        ) / (len(group) * spread)
-        counts = Counter(t.document_id if t is not None else "" for t in tops)
-        disagreement = 1.0 - counts.most_common(1)[0][1] / len(group)
-        weakness.append(below_log + below_article + disagreement)
-    return weakness
+        tops = Counter(
+            questions[i].retrieved[0].document_id if questions[i].retrieved else ""
+            for i in group
+        )
+        article, count = tops.most_common(1)[0]
+        articles.append(article)
+        means.append(sum(questions[i].best_score or 0.0 for i in group) / len(group))
+        disagreement.append(1.0 - count / len(group))
+    owner: dict[str, float] = {}
+    for article, mean in zip(articles, means, strict=True):
+        owner[article] = max(owner.get(article, mean), mean)
+
+    return [
+        (float(median) - mean) / spread
+        + ((owner[article] - mean) / spread if article else 0.0)
+        + disagreed
+        for article, mean, disagreed in zip(articles, means, disagreement, strict=True)
+    ]
+
+
+def unanswered_share(
+    questions: Sequence[StoredQuestion], groups: Sequence[Sequence[int]]
+) -> list[float]:
+    """The share of each group's questions that got no answer from content."""
+    return [
+        sum(questions[i].outcome in UNANSWERED for i in group) / len(group)
+        for group in groups
+    ]
 
 
 def typical_order(vectors: Vectors) -> list[int]:
@@ -366,11 +382,15 @@ class GapFinder:
             progress("clustering")
         groups = self._cluster(weak, vectors, config)
         if config.cluster_all:
+            # A group most of whose questions went unanswered is a gap
+            # whatever its weakness, so that a log where nothing is answered
+            # (an empty knowledge base) still shows its gaps.
             weakness = answer_weakness(weak, groups)
+            unanswered = unanswered_share(weak, groups)
             groups = [
                 g
-                for g, w in zip(groups, weakness, strict=True)
-                if w >= config.min_weakness
+                for g, w, u in zip(groups, weakness, unanswered, strict=True)
+                if w >= config.min_weakness or u > 0.5
             ]
             settings["min_weakness"] = config.min_weakness
         names = name_clusters([q.question for q in weak], groups)

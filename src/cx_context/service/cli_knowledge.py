@@ -75,6 +75,7 @@ def gaps_command(
         ("questions", "right"),
         ("trend", "right"),
         ("handed over", "right"),
+        ("channels", "left"),
         ("examples (redacted)", "left"),
         ("nearest article: why it did not answer", "left"),
     ):
@@ -87,6 +88,7 @@ def gaps_command(
             str(gap["volume"]),
             growth_label(gap["trend"]),
             f"{gap['escalated_share']:.0%}",
+            escape("\n".join(f"{k} {v}" for k, v in gap["channels"].items())),
             escape("\n".join(gap["examples"])),
             escape(f"{nearest[0]['title']}: {nearest[0]['reason']}")
             if nearest

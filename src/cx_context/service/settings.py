@@ -90,8 +90,9 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
 
-    # Knowledge owners' reports. The gap cut and margin were chosen on
-    # banking77 training questions (`cx-context eval gaps`).
+    # Knowledge owners' reports. The gap cut, size and weakness were chosen on
+    # banking77 training questions (`cx-context eval gaps`), which reports
+    # these same defaults on the test questions.
     gap_weak_margin: float = Field(
         default=0.1,
         ge=0.0,
@@ -99,13 +100,23 @@ class Settings(BaseSettings):
         description="Answered questions scoring under threshold + margin are weak.",
     )
     gap_cluster_distance: float = Field(
-        default=0.5,
+        default=0.3,
         gt=0.0,
         lt=2.0,
         description="Average cosine distance at which question groups stop merging.",
     )
     gap_min_questions: int = Field(
-        default=5, ge=2, description="Fewest questions a reported gap holds."
+        default=8, ge=2, description="Fewest questions a reported gap holds."
+    )
+    gap_cluster_all: bool = Field(
+        default=True,
+        description="Cluster every question and keep the weakly answered groups "
+        "(off: cluster only the weak questions).",
+    )
+    gap_min_weakness: float = Field(
+        default=1.3,
+        description="How weakly a group must be answered to be a gap "
+        "(with gap_cluster_all).",
     )
     stale_after_days: int = Field(
         default=365, gt=0, description="Articles reviewed longer ago are stale."

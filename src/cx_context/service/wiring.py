@@ -303,6 +303,8 @@ class Services:
             weak_margin=self.settings.gap_weak_margin,
             cluster_distance=self.settings.gap_cluster_distance,
             min_questions=self.settings.gap_min_questions,
+            cluster_all=self.settings.gap_cluster_all,
+            min_weakness=self.settings.gap_min_weakness,
         )
         return GapFinder(
             self.question_log, self.embedder, self.store, self.sessions, config
