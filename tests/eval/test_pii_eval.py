@@ -92,3 +92,25 @@ def test_a_small_run_reports_both_systems_in_the_eval_md_shape(redactor):
     for figures in result["systems"].values():
         assert {"recall", "precision", "f1", "per_type", "ms_per_text"} <= set(figures)
     assert "not held-out" in result["settings"]["tuning"]
+
+
+def test_on_spoken_answers_reading_the_question_finds_what_turns_alone_miss(redactor):  # type: ignore[no-untyped-def]
+    from cx_context.eval.pii import default_detectors
+
+    evaluation = PiiEvaluation(
+        shared_file("evi-identity/dialogues.en.tsv"), "evi", limit=20
+    )
+    scopes = evaluation.load()
+    result = evaluation.run(default_detectors(redactor, "evi"))
+
+    assert all(not t.scored and t.speaker == "bot" for t in scopes[0].texts[::2])
+    assert set(result["systems"]) == {
+        "cx-context",
+        "cx-context-turns-alone",
+        "presidio-default",
+    }
+    ours = result["systems"]["cx-context"]
+    alone = result["systems"]["cx-context-turns-alone"]
+    assert ours["precision"] is None
+    assert ours["recall"] >= 0.9
+    assert ours["recall"] > alone["recall"] + 0.5

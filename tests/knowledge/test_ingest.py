@@ -205,3 +205,36 @@ def test_an_interaction_dated_in_the_future_is_rejected(services) -> None:  # ty
 
     [problem] = report.problems
     assert "started_at is in the future" in (problem.problem or "")
+
+
+def test_a_voice_call_keeps_no_spoken_postcode_or_birth_date(services) -> None:  # type: ignore[no-untyped-def]
+    call = {
+        "id": "call-1",
+        "channel": "voice",
+        "source_system": "ivr",
+        "turns": [
+            {"speaker": "bot", "text": "Please tell me your postcode."},
+            {"speaker": "customer", "text": "t for Tommy Q for Queen 6 R 4 S"},
+            {"speaker": "bot", "text": "And what is your date of birth?"},
+            {"speaker": "customer", "text": "26th of April 1929"},
+            {
+                "speaker": "agent",
+                "text": "Thanks, I can see the parcel. How can I help?",
+            },
+            {"speaker": "customer", "text": "it has not arrived and I need a refund"},
+        ],
+    }
+
+    report = services.ingestor.ingest_interactions(_parsed(Interaction, [call]))
+
+    assert report.counts["added"] == 1
+    chunks = services.store.all(Collection.INTERACTIONS)
+    stored = "\n".join(c.text for c in chunks if c.metadata["record_id"] == "call-1")
+    with services.sessions() as session:
+        row = session.get(InteractionRow, "call-1")
+        assert row is not None
+        stored += json.dumps(row.turns)
+    for spoken in ("Tommy", "Queen", "1929", "April"):
+        assert spoken not in stored
+    assert "<POSTCODE_1>" in stored and "<DATE_OF_BIRTH_1>" in stored
+    assert "need a refund" in stored

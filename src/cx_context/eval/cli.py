@@ -238,6 +238,15 @@ def pii(
             "in customer turns.",
         ),
     ] = None,
+    evi: Annotated[
+        Path | None,
+        typer.Option(
+            "--evi",
+            help="Instead of DATA: EVI spoken identification calls (e.g. "
+            "../shared/data/evi-identity); gold is each caller answer, after a "
+            "bot prompt asking for the postcode, name or date of birth.",
+        ),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the first N records/dialogues.")
     ] = None,
@@ -255,22 +264,27 @@ def pii(
     dropped for both systems. The baseline is Presidio's default recognizers on
     the same spaCy model, same score threshold. Our recognizers were tuned by
     reading presidio-research generated_small.json and our output on the five
-    ABCD dialogues: figures on them are not held-out. On ABCD precision is not
-    measured (only scenario values are labelled).
+    ABCD dialogues: figures on them are not held-out. On ABCD and EVI
+    precision is not measured (only scenario values, or caller answers, are
+    labelled). On both, `cx-context-turns-alone` is our detector reading each
+    turn without the turn before it: the gain of reading answers to identity
+    questions. EVI's bot prompts are ours (EVI holds only the callers' speech).
     """
     from cx_context.eval.pii import SPACY_MODEL, PiiEvaluation, default_detectors
     from cx_context.eval.pii_data import PiiDataError
     from cx_context.guardrails.pii import PiiRedactor
 
-    if (data is None) == (abcd is None):
-        raise typer.BadParameter("pass exactly one of DATA or --abcd PATH")
-    path = data if data is not None else abcd
-    assert path is not None
-    evaluation = PiiEvaluation(
-        path, "abcd" if abcd is not None else "presidio-research", limit
-    )
-    err.print("loading the spaCy model and both analyzers ...")
-    detectors = default_detectors(PiiRedactor.from_spacy_model(SPACY_MODEL))
+    given = {
+        name: path
+        for name, path in (("presidio-research", data), ("abcd", abcd), ("evi", evi))
+        if path is not None
+    }
+    if len(given) != 1:
+        raise typer.BadParameter("pass exactly one of DATA, --abcd PATH or --evi PATH")
+    [(dataset, path)] = given.items()
+    evaluation = PiiEvaluation(path, dataset, limit)
+    err.print("loading the spaCy model and the analyzers ...")
+    detectors = default_detectors(PiiRedactor.from_spacy_model(SPACY_MODEL), dataset)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("detecting", total=None)
 

@@ -28,7 +28,12 @@ from typing import Any, Protocol
 from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from cx_context.eval.pii_data import Scope, load_abcd, load_presidio_research
+from cx_context.eval.pii_data import (
+    Scope,
+    load_abcd,
+    load_evi,
+    load_presidio_research,
+)
 from cx_context.guardrails.pii import CONVERSATION_POLICY, PiiRedactor
 
 logger = logging.getLogger(__name__)
@@ -51,22 +56,31 @@ Progress = Callable[[str, int, int], None]
 class Detector(Protocol):
     name: str
 
-    def detect(self, texts: Sequence[str]) -> list[list[Span]]: ...
+    def detect(
+        self, texts: Sequence[str], speakers: Sequence[str]
+    ) -> list[list[Span]]: ...
 
 
 class CxDetector:
-    """Our redactor's detection under the conversation policy."""
+    """Our redactor's detection under the conversation policy.
 
-    name = "cx-context"
+    With `conversation`, a scope's texts are read as turns of a conversation
+    (who said each), as ingestion reads an interaction's turns; without it each
+    text stands alone, as before identity answers were recognised.
+    """
 
-    def __init__(self, redactor: PiiRedactor) -> None:
+    def __init__(self, redactor: PiiRedactor, conversation: bool = True) -> None:
         self._redactor = redactor
+        self._conversation = conversation
+        self.name = "cx-context" if conversation else "cx-context-turns-alone"
 
-    def detect(self, texts: Sequence[str]) -> list[list[Span]]:
-        return [
-            [(s.entity_type, s.start, s.end) for s in spans]
-            for spans in self._redactor.detect_many(texts, CONVERSATION_POLICY)
-        ]
+    def detect(self, texts: Sequence[str], speakers: Sequence[str]) -> list[list[Span]]:
+        found = self._redactor.detect_many(
+            texts,
+            CONVERSATION_POLICY,
+            speakers=speakers if self._conversation else None,
+        )
+        return [[(s.entity_type, s.start, s.end) for s in spans] for spans in found]
 
 
 class PresidioDetector:
@@ -86,7 +100,7 @@ class PresidioDetector:
         )
         self._threshold = score_threshold
 
-    def detect(self, texts: Sequence[str]) -> list[list[Span]]:
+    def detect(self, texts: Sequence[str], speakers: Sequence[str]) -> list[list[Span]]:
         return [
             [
                 (r.entity_type, r.start, r.end)
@@ -163,12 +177,12 @@ class PiiEvaluation:
     """Runs our detector and the plain Presidio set-up over one dataset."""
 
     data: Path
-    dataset: str  # "presidio-research" or "abcd"
+    dataset: str  # "presidio-research", "abcd" or "evi"
     limit: int | None = None
 
     def load(self) -> list[Scope]:
-        loader = load_abcd if self.dataset == "abcd" else load_presidio_research
-        scopes = loader(self.data)
+        loaders = {"abcd": load_abcd, "evi": load_evi}
+        scopes = loaders.get(self.dataset, load_presidio_research)(self.data)
         return scopes[: self.limit] if self.limit is not None else scopes
 
     def run(
@@ -182,11 +196,19 @@ class PiiEvaluation:
             t0 = time.perf_counter()
             predictions = []
             for done, scope in enumerate(scopes, start=1):
-                predictions.append(detector.detect([t.text for t in scope.texts]))
+                predictions.append(
+                    detector.detect(
+                        [t.text for t in scope.texts], [t.speaker for t in scope.texts]
+                    )
+                )
                 if progress is not None:
                     progress(detector.name, done, len(scopes))
             seconds = time.perf_counter() - t0
-            figures = metrics(_tally(scopes, predictions), self.dataset != "abcd")
+            # Only presidio-research labels every span; elsewhere a prediction
+            # outside the labelled values may still be personal data.
+            figures = metrics(
+                _tally(scopes, predictions), self.dataset == "presidio-research"
+            )
             figures["ms_per_text"] = (
                 round(1000 * seconds / n_texts, 2) if n_texts else None
             )
@@ -200,9 +222,10 @@ class PiiEvaluation:
         )
         return {
             "eval": "pii",
-            "dataset": self.data.stem
-            if self.dataset != "abcd"
-            else f"abcd:{self.data.stem}",
+            "dataset": {
+                "abcd": f"abcd:{self.data.stem}",
+                "evi": "evi-identity",
+            }.get(self.dataset, self.data.stem),
             "data": str(self.data),
             "n": sum(t.scored for scope in scopes for t in scope.texts),
             "systems": systems,
@@ -229,8 +252,10 @@ class PiiEvaluation:
         }
 
 
-def default_detectors(redactor: PiiRedactor) -> list[Detector]:
-    return [
-        CxDetector(redactor),
-        PresidioDetector(CONVERSATION_POLICY.score_threshold),
-    ]
+def default_detectors(redactor: PiiRedactor, dataset: str = "") -> list[Detector]:
+    """Ours and plain Presidio; on conversations also ours turn by turn."""
+    detectors: list[Detector] = [CxDetector(redactor)]
+    if dataset in {"abcd", "evi"}:
+        detectors.append(CxDetector(redactor, conversation=False))
+    detectors.append(PresidioDetector(CONVERSATION_POLICY.score_threshold))
+    return detectors

@@ -1,10 +1,12 @@
-"""Labelled PII data for `cx-context eval pii`: presidio-research files and ABCD.
+"""Labelled PII data for `cx-context eval pii`: presidio-research, ABCD and EVI.
 
 A dataset is a list of scopes. A scope is the texts redacted together (one
 record of a presidio-research file; every turn of an ABCD dialogue, as
 ingestion redacts them), and only its texts marked `scored` are measured.
 """
 
+import csv
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ class GoldText:
     text: str
     spans: tuple[GoldSpan, ...] = ()
     scored: bool = True
+    speaker: str = "customer"
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,77 @@ def load_abcd(path: Path) -> list[Scope]:
                             GoldSpan(entity_type, start, end)
                             for start, end in _occurrences(text, value, entity_type)
                         ]
-            texts.append(GoldText(text, tuple(spans), scored=speaker == "customer"))
+            texts.append(
+                GoldText(
+                    text, tuple(spans), scored=speaker == "customer", speaker=speaker
+                )
+            )
         scopes.append(Scope(tuple(texts)))
+    return scopes
+
+
+# EVI holds only what the callers said; the bot's side is ours, in a few
+# wordings so that no single phrasing is what is measured.
+EVI_ITEMS = {"postcode": "POSTCODE", "name": "PERSON", "dob": "DATE_OF_BIRTH"}
+_EVI_PROMPTS = {
+    "postcode": (
+        "Please tell me your postcode.",
+        "To find your account, what's your postcode?",
+        "Can you give me the postcode on the account?",
+    ),
+    "name": (
+        "Thanks. What is your full name?",
+        "Could I take your first and last name?",
+        "And who am I speaking with today?",
+    ),
+    "dob": (
+        "And what is your date of birth?",
+        "Can you confirm your date of birth for me?",
+        "Lastly, when were you born?",
+    ),
+}
+_EVI_RETRY = "Sorry, I didn't catch that. "
+
+
+def load_evi(path: Path) -> list[Scope]:
+    """EVI calls, one scope each: a bot prompt before every caller turn.
+
+    `path` is the evi-identity folder or its dialogues.en.tsv. The gold span of
+    a caller turn is the whole of its speech-recognition text (the 1-best),
+    typed by the item asked for; a few turns hold no value ("my postcode"),
+    so no system reaches a recall of 1.
+    """
+    tsv = path / "dialogues.en.tsv" if path.is_dir() else path
+    try:
+        with tsv.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except FileNotFoundError:
+        raise PiiDataError(f"{tsv}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise PiiDataError(f"{tsv}: must be UTF-8 text ({exc.reason})") from None
+    dialogues: dict[str, list[dict[str, str]]] = {}
+    for number, row in enumerate(rows, start=2):
+        if row.get("item") not in EVI_ITEMS or "transcription" not in row:
+            raise PiiDataError(
+                f"{tsv}: line {number}: item must be one of "
+                f"{', '.join(EVI_ITEMS)} and transcription present, got "
+                f"item {row.get('item')!r}"
+            )
+        dialogues.setdefault(row["dialogue_id"], []).append(row)
+    scopes = []
+    for dialogue_id, turns in dialogues.items():
+        wording = hashlib.sha256(dialogue_id.encode()).digest()[0] % 3
+        texts = []
+        for row in sorted(turns, key=lambda r: int(r["turn_num"])):
+            said = row["transcription"].strip()
+            if not said:
+                continue
+            prompt = _EVI_PROMPTS[row["item"]][wording]
+            if row["attempt_num"] not in ("", "0"):
+                prompt = _EVI_RETRY + prompt
+            texts.append(GoldText(prompt, scored=False, speaker="bot"))
+            gold = GoldSpan(EVI_ITEMS[row["item"]], 0, len(said))
+            texts.append(GoldText(said, (gold,)))
+        if texts:
+            scopes.append(Scope(tuple(texts)))
     return scopes

@@ -14,8 +14,10 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import ConflictResolutionStrategy, OperatorConfig
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from cx_context.guardrails.errors import RedactionError
+from cx_context.guardrails.identity_answers import AnswerSpan, answer_spans
 from cx_context.guardrails.pii_config import (
     InvalidTextError,
     PiiConfig,
@@ -134,7 +136,7 @@ def _known_words(nlp_engine: Any) -> frozenset[str]:
     try:
         lemmatizer = nlp_engine.nlp["en"].get_pipe("lemmatizer")
         index = lemmatizer.lookups.get_table("lemma_index")
-    except (KeyError, AttributeError, ValueError):
+    except (KeyError, AttributeError, TypeError, ValueError):
         logger.warning(
             "the spaCy model has no lemma index; introduced names need a cue"
         )
@@ -165,6 +167,8 @@ class PiiRedactor:
         self._language = language
         self._batch_size = batch_size or self._config.batch_size
         self._supported = frozenset(analyzer.get_supported_entities(language))
+        # Words of the dictionary and function words: what a name is not.
+        self._known = _known_words(analyzer.nlp_engine) | STOP_WORDS
 
     @property
     def config(self) -> PiiConfig:
@@ -258,6 +262,8 @@ class PiiRedactor:
         policy: RedactionPolicy = CONVERSATION_POLICY,
         pseudonyms: PseudonymMap | None = None,
         known: Sequence[KnownValue] = (),
+        *,
+        speakers: Sequence[str] | None = None,
     ) -> list[Redaction]:
         """Redact texts that share one pseudonym scope, analysed in one spaCy batch.
 
@@ -267,7 +273,7 @@ class PiiRedactor:
         Empty texts in a batch (a blank summary, say) come back empty.
         """
         pseudonyms = pseudonyms if pseudonyms is not None else PseudonymMap()
-        spans = self.detect_many(texts, policy, known)
+        spans = self.detect_many(texts, policy, known, speakers=speakers)
         try:
             return [
                 replace_spans(text, text_spans, pseudonyms)
@@ -281,15 +287,28 @@ class PiiRedactor:
         texts: Sequence[str],
         policy: RedactionPolicy = CONVERSATION_POLICY,
         known: Sequence[KnownValue] = (),
+        *,
+        speakers: Sequence[str] | None = None,
     ) -> list[list[DetectedSpan]]:
-        """The personal data in each text of one scope, as sorted spans."""
+        """The personal data in each text of one scope, as sorted spans.
+
+        With `speakers` (who said each text: "customer", "agent", "bot", ...)
+        the texts are read as a conversation, and a customer's reply to a turn
+        asking for an identifier is taken as that identifier (see
+        `identity_answers`).
+        """
+        if speakers is not None and len(speakers) != len(texts):
+            raise InvalidTextError(
+                f"speakers must name one speaker per text: got {len(speakers)} "
+                f"speakers for {len(texts)} texts"
+            )
         texts = [
             check_text(text, position, self._config.max_text_chars)
             for position, text in enumerate(texts)
         ]
         self.check_policy(policy, known)
         try:
-            spans = self._detect(texts, policy, known)
+            spans = self._detect(texts, policy, known, speakers)
         except Exception as exc:
             raise self._failed(len(texts), exc) from exc
         counts: dict[str, int] = {}
@@ -304,6 +323,7 @@ class PiiRedactor:
         texts: Sequence[str],
         policy: RedactionPolicy,
         known: Sequence[KnownValue],
+        speakers: Sequence[str] | None,
     ) -> list[list[DetectedSpan]]:
         ad_hoc = known_value_recognizers(known)
         entities = sorted(
@@ -336,7 +356,16 @@ class PiiRedactor:
                     for result in recognizer.analyze(text, found_types)
                 ]
                 if extra:
-                    spans[index] = self._resolve(text, analyses[index] + extra)
+                    analyses[index] += extra
+                    spans[index] = self._resolve(text, analyses[index])
+        # Answers to identity questions come last and are not looked for in
+        # other turns: a name spelled out letter by letter is no word to find.
+        if speakers is not None:
+            answers = answer_spans(speakers, texts, policy.entities, self._known)
+            for index, text_answers in enumerate(answers):
+                if text_answers:
+                    analyses[index] = _with_answers(analyses[index], text_answers)
+                    spans[index] = self._resolve(texts[index], analyses[index])
         return spans
 
     def _resolve(
@@ -371,6 +400,36 @@ class PiiRedactor:
             f"redaction failed for a batch of {count} texts "
             f"({type(exc).__name__}); nothing from it was kept"
         )
+
+
+def _with_answers(
+    results: list[RecognizerResult], answers: Sequence[AnswerSpan]
+) -> list[RecognizerResult]:
+    """The findings of a turn once its answers to identity questions are known.
+
+    Where a recognizer found a value of an asked type inside the answer
+    ("Username: <USERNAME>"), it knows the value's bounds and stays. Otherwise
+    the question says what the answer is: nothing found inside it (a "Crystal"
+    read as a place) may relabel it, and the whole answer is the value.
+    """
+    kept = list(results)
+    for answer in answers:
+        inside = [r for r in kept if r.start < answer.end and answer.start < r.end]
+        if any(r.entity_type in answer.asked for r in inside):
+            continue
+        kept = [r for r in kept if r not in inside]
+        kept.append(
+            RecognizerResult(
+                answer.entity_type,
+                answer.start,
+                answer.end,
+                1.0,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: "IdentityAnswerRecognizer"
+                },
+            )
+        )
+    return kept
 
 
 def _known_values_first(results: list[RecognizerResult]) -> list[RecognizerResult]:

@@ -567,10 +567,14 @@ class Ingestor:
             for identifier in interaction.customer_identifiers
         ]
         texts = [turn.text for turn in interaction.turns]
+        speakers = [turn.speaker.value for turn in interaction.turns]
         if interaction.outcome:
             texts.append(interaction.outcome)
+            speakers.append("system")
+        # Read as a conversation: a caller's reply to "what is your postcode?"
+        # is the postcode, however it is spoken.
         redacted = self._redactor.redact_many(
-            texts, CONVERSATION_POLICY, PseudonymMap(), known
+            texts, CONVERSATION_POLICY, PseudonymMap(), known, speakers=speakers
         )
         # Parts 0..n-1 are the turns, part n the outcome.
         pseudonyms = [(part, r.replacements) for part, r in enumerate(redacted)]
