@@ -167,7 +167,10 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
+        response = problem(request, exc.status_code, str(exc.detail), str(exc.detail))
+        # A 405 says which methods the path serves (`Allow`, RFC 9110).
+        response.headers.update(exc.headers or {})
+        return response
 
     async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         status, title, field = next(
