@@ -106,6 +106,13 @@ _NOT_NAMES = _words(
     "i a u ur im the my it is its it's yes no not don't dont have sorry what "
     "pardon hello hi hey okay ok sure one thanks thankyou thx ty dm"
 )
+_SHORT_NAME_REPLY = 4
+# Words that open a reply without naming anyone ("Done", "Sent", "Why").
+_FUNCTION_WORDS = _words(
+    "done sent why how what when where who yes no nope sure okay thanks sorry "
+    "just again same sorry pardon maybe can could would will hang hold wait "
+    "one moment got did do does it this that there here hello hi hey"
+)
 _TOKEN = re.compile(r"[\w'’@.-]+")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -218,9 +225,10 @@ def _looks_like_a_name(
     tokens: list[str], raw_tokens: list[str], known_words: frozenset[str]
 ) -> bool:
     """Letters spelled out ("m a x"), a word the dictionary does not know, two
-    capitalised words in a row ("Amber Waters"), or a capitalised word after
-    the first ("I have messaged you James"). A reply that opens a sentence
-    with a capital ("Done.") is not one."""
+    capitalised words in a row ("Amber Waters"), a capitalised word after the
+    first ("I have messaged you James"), or a short reply that opens with a
+    capitalised word that is no function word ("Taylor", "Clive alley"). A
+    reply such as "Done." or "It is" is not one."""
     words = [
         (t, raw[:1].isupper() and t not in _NOT_NAMES)
         for t, raw in zip(tokens, raw_tokens, strict=True)
@@ -234,6 +242,13 @@ def _looks_like_a_name(
         )
         or any(a and b for (_, a), (_, b) in pairwise(words))
         or any(capital for _, capital in words[1:])
+        or (
+            bool(words)
+            and len(raw_tokens) <= _SHORT_NAME_REPLY
+            and words[0][1]
+            and words[0][0] == tokens[0]
+            and words[0][0] not in _FUNCTION_WORDS
+        )
     )
 
 
