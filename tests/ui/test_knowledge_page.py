@@ -18,8 +18,9 @@ from cx_context.service.app import create_app
 from cx_context.service.wiring import Services
 
 UNCOVERED = ("card_arrival", "pin_blocked", "exchange_rate")
-# Enough per topic for the default gap settings (a gap holds 8 or more).
-PER_INTENT = 16
+# All 40 test questions of each: with the default gap settings (a cut of
+# 0.3, 8 questions or more) 16 per topic made only one gap.
+PER_INTENT = 40
 COVERED = [
     "how do I get a refund for an item I returned?",
     "can I return jeans that are the wrong size?",
