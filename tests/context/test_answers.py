@@ -75,6 +75,25 @@ def test_every_question_is_logged_redacted_with_its_outcome(sample_services) -> 
     assert rows[abstained.question_id].outcome == "abstained"
 
 
+def test_a_reply_to_the_bots_postcode_question_is_logged_without_it(  # type: ignore[no-untyped-def]
+    sample_services,
+) -> None:
+    from cx_context.knowledge.conversation import Turn
+
+    dialogue = [
+        Turn("user", "I want to check the status of my refund"),
+        Turn("bot", "Sure. What is the postcode on your order?"),
+        Turn("user", "whiskey 2 0 alpha bravo"),
+    ]
+
+    answer = sample_services.answerer.answer(dialogue=dialogue)
+
+    with sample_services.sessions() as session:
+        logged = session.get(QuestionRow, answer.question_id)
+    assert logged is not None
+    assert logged.question == "<POSTCODE_1>"
+
+
 def test_filters_restrict_the_passages(sample_services) -> None:  # type: ignore[no-untyped-def]
     answer = sample_services.answerer.answer(REFUND_QUESTION, {"tag": "account-access"})
     assert all(

@@ -18,8 +18,9 @@ from cx_context.context.errors import InvalidQuestionError
 from cx_context.context.generation import Generator, load_prompt
 from cx_context.context.llm_answers import write_answer
 from cx_context.context.text import sentences, word_count
-from cx_context.guardrails import CONVERSATION_POLICY, PiiRedactor
+from cx_context.guardrails import CONVERSATION_POLICY, PiiRedactor, Redaction
 from cx_context.guardrails.decisions import Decision
+from cx_context.guardrails.identity_answers import CUSTOMER, asked_types
 from cx_context.guardrails.injection import InjectionScreen
 from cx_context.guardrails.output_checks import OutputChecker, SourcePassage, claims
 from cx_context.guardrails.risk_events import (
@@ -200,7 +201,7 @@ class Answerer:
         turns = self._turns(question, dialogue)
         raw = next(turn.text for turn in reversed(turns) if turn.by_user).strip()
         # The question is redacted before it is embedded, stored or logged.
-        redaction = self._redactor.redact(raw, CONVERSATION_POLICY)
+        redaction = self._redact_last(turns, raw)
         asked = redaction.text
         refusal = self._screened(raw, asked, redaction.entity_counts, actor, request_id)
         if refusal is not None:
@@ -326,6 +327,17 @@ class Answerer:
             channel,
         )
 
+    def _redact_last(self, turns: Sequence[Turn], raw: str) -> Redaction:
+        """The last user turn, redacted; read with the bot's turn before it
+        when that asked for an identifier ("what is your postcode?")."""
+        last = max(i for i, turn in enumerate(turns) if turn.by_user)
+        before = turns[last - 1] if last > 0 and not turns[last - 1].by_user else None
+        if before is None or not asked_types(before.text, CONVERSATION_POLICY.entities):
+            return self._redactor.redact(raw, CONVERSATION_POLICY)
+        return self._redactor.redact_many(
+            [before.text, raw], CONVERSATION_POLICY, speakers=["bot", CUSTOMER]
+        )[1]
+
     def _turns(
         self, question: str | None, dialogue: Sequence[Turn] | None
     ) -> list[Turn]:
@@ -435,10 +447,19 @@ class Answerer:
             SourcePassage(n, p.body, p.chunk_id)
             for n, p in enumerate(supporting, start=1)
         ]
+        earlier = [
+            t for t in turns[-self.config.conversation_turns : -1] if t.text.strip()
+        ]
+        # Redacted as one conversation: a reply to "what is your postcode?"
+        # is the postcode however it is said.
+        redacted = self._redactor.redact_many(
+            [t.text for t in earlier],
+            CONVERSATION_POLICY,
+            speakers=[CUSTOMER if t.by_user else "agent" for t in earlier],
+        )
         conversation = "\n".join(
-            f"{'Customer' if t.by_user else 'Agent'}: "
-            f"{self._redactor.redact(t.text, CONVERSATION_POLICY).text}"
-            for t in turns[-self.config.conversation_turns : -1]
+            f"{'Customer' if t.by_user else 'Agent'}: {r.text}"
+            for t, r in zip(earlier, redacted, strict=True)
         )
         written = write_answer(
             self._generator,
