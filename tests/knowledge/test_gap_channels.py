@@ -150,9 +150,9 @@ def test_the_api_stores_the_channel_and_marks_escalations(desk: Services) -> Non
     assert gap["escalated_share"] == pytest.approx(2 / 6, abs=1e-4)
 
 
-def test_the_cli_asks_with_a_channel_and_refuses_an_unknown_one(
+def test_the_cli_asks_with_a_channel_and_refuses_an_unknown_one(  # type: ignore[no-untyped-def]
     desk: Services, capsys, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     data_dir = str(desk.settings.data_dir)
     monkeypatch.setenv("CX_GAP_CLUSTER_DISTANCE", "0.5")
     monkeypatch.setenv("CX_GAP_MIN_QUESTIONS", "5")
