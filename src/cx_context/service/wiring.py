@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -90,6 +91,8 @@ def shared_redactor(spacy_model: str, config: PiiConfig | None = None) -> PiiRed
 
 
 _MODELS: dict[tuple[str, object], object] = {}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class Services:
@@ -515,6 +518,7 @@ class Services:
         self.hybrid_retriever()
         if self.store.count(Collection.KNOWLEDGE):
             self.retriever.search_vector(vectors[0])  # sections and documents
+            self._warm_up_batches(vectors[0])
         if self.store.count(Collection.INTERACTIONS):
             self.store.query(Collection.INTERACTIONS, vectors[0], 10)
         if self.has_vault_key:
@@ -522,6 +526,21 @@ class Services:
             # customer routes with a 503; it does not stop the service.
             with contextlib.suppress(VaultKeyError):
                 self.identity_resolver()
+
+    def _warm_up_batches(self, vector: Any) -> None:
+        # Requests embed stored passages and their sentences in batches of
+        # every size up to a full one (the composer, the output checks, an
+        # ingest). The heap grows to its working size on the first few dozen
+        # such batches and then stays there (measured with bench/footprint.py):
+        # embedding a full batch of stored passages, and their sentences, at
+        # each size once reaches that size before the service is ready.
+        size = self.settings.embedding_batch_size
+        texts = [h.text for h in self.store.query(Collection.KNOWLEDGE, vector, size)]
+        sentences = [s for t in texts for s in _SENTENCE_END.split(t) if s.strip()]
+        for batch in sorted({2**i for i in range(size.bit_length())} | {size}):
+            self.embedder.embed(texts[:batch])
+            self.embedder.embed(sentences[:batch])
+        self.redactor.redact_many(texts[:8])
 
     def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
