@@ -40,11 +40,20 @@ SAMPLES = REPO / "samples" / "abcd"
 CLI = str(Path(sys.executable).with_name("cx-context"))
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and its parts: RssAnon (heap, stacks) and RssFile (mapped files)."""
+    found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            found[name] = int(value.split()[0]) / 1024
+    if "VmRSS" not in found:
+        raise RuntimeError(f"no VmRSS for process {pid}")
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    return memory_mb(pid)["VmRSS"]
 
 
 def free_port() -> int:
@@ -166,10 +175,12 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     rounds: list[float] = []
+    parts: list[dict[str, float]] = []
     errors = 0
     try:
         wait_ready(base)
-        started = rss_mb(server.pid)
+        start = memory_mb(server.pid)
+        started = start["VmRSS"]
         print(f"ready, rss {started:.0f} MB", file=sys.stderr)
         begun = time.perf_counter()
         with httpx.Client(
@@ -186,7 +197,8 @@ def main() -> None:
                             f"rss {rss_mb(server.pid):.0f} MB",
                             file=sys.stderr,
                         )
-                rounds.append(rss_mb(server.pid))
+                parts.append(memory_mb(server.pid))
+                rounds.append(parts[-1]["VmRSS"])
         seconds = time.perf_counter() - begun
     finally:
         server.terminate()
@@ -202,6 +214,13 @@ def main() -> None:
         "rss_after_requests_mb": round(after, 1),
         "growth": round(growth, 4),
         "rss_after_each_round_mb": [round(r, 1) for r in rounds],
+        # The parts: heap and stacks (anonymous) and mapped files (libraries,
+        # model weights), which the kernel may drop while they are unused and
+        # read back on the next touch.
+        "anon_mb": [round(start.get("RssAnon", 0), 1)]
+        + [round(p.get("RssAnon", 0), 1) for p in parts],
+        "file_mb": [round(start.get("RssFile", 0), 1)]
+        + [round(p.get("RssFile", 0), 1) for p in parts],
         "errors": errors,
         "requests_per_s": round(args.requests * args.rounds / seconds, 1),
         "targets": {"rss_mb_below": rss_limit_mb, "growth_below": growth_limit},
