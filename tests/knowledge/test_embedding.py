@@ -37,19 +37,3 @@ def test_a_few_texts_run_on_one_thread_and_the_count_comes_back(
     embedder.embed([f"text {i}" for i in range(embedding._FEW + 1)])
     assert seen == [1, before]
     assert torch.get_num_threads() == before
-
-
-def test_batches_from_several_threads_match_texts_embedded_one_by_one(embedder):  # type: ignore[no-untyped-def]
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
-    texts = [f"refund request number {n} for a damaged parcel" for n in range(12)]
-    alone = np.vstack([embedder.embed([text]) for text in texts])
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        batches = list(pool.map(embedder.embed, [texts, texts[::-1], texts]))
-
-    np.testing.assert_allclose(batches[0], alone, atol=1e-5)
-    np.testing.assert_allclose(batches[1], alone[::-1], atol=1e-5)
-    np.testing.assert_allclose(batches[2], alone, atol=1e-5)

@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,9 +39,6 @@ class Embedder:
         self.batch_size = batch_size
         self.model_name = Path(path).name if model_path else "all-MiniLM-L6-v2"
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self._batches = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="embed-batch"
-        )
         logger.info(
             "embedding model %s loaded (%d dimensions)", self.model_name, self.dimension
         )
@@ -50,23 +46,14 @@ class Embedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) <= _FEW:
-            with _one_thread():
-                return self._encode(texts)
-        # Batches run in one long-lived thread. A thread's first batch on
-        # several cores starts a pool of compute threads for it, with buffers
-        # of their own (37 MB of heap for a new request thread's first
-        # answers, measured); in one thread that is paid once, at warm-up.
-        return self._batches.submit(self._encode, texts).result()
-
-    def _encode(self, texts: Sequence[str]) -> Vectors:
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with _one_thread_if(len(texts) <= _FEW):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -80,13 +67,13 @@ _FEW = 4
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
+def _one_thread_if(few: bool) -> Iterator[None]:
     import torch
 
     # PyTorch keeps the intra-op thread count per calling thread (OpenMP), so
     # this changes nothing for other requests running at the same time.
     previous = torch.get_num_threads()
-    if previous == 1:
+    if not few or previous == 1:
         yield
         return
     torch.set_num_threads(1)
