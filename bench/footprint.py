@@ -155,6 +155,18 @@ def wait_ready(base: str, seconds: float = 300) -> None:
     raise RuntimeError(f"the server did not become ready in {seconds:.0f} s")
 
 
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`cx-context serve` on a free loopback port, and its base URL."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 (our own console script)
+        [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -166,14 +178,7 @@ def main() -> None:
     env = prepare()
     key = create_key(env, "admin")
 
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own console script)
-        [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(env)
     rounds: list[float] = []
     parts: list[dict[str, float]] = []
     errors = 0

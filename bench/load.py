@@ -26,13 +26,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 import httpx
-from footprint import CLI, create_key, free_port, prepare, wait_ready
+from footprint import create_key, prepare, start_server, wait_ready
 
 QUESTIONS = [
     "how do I get a refund for an item I returned?",
@@ -157,14 +156,7 @@ def main() -> None:
 
     env = prepare(rate_limit=RATE_LIMIT)
     keys = {role: create_key(env, role) for role in ("agent", "bot")}
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own console script)
-        [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(env)
     try:
         wait_ready(base)
         print(f"{args.clients} clients for {args.seconds} s ...", file=sys.stderr)

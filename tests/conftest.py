@@ -69,6 +69,31 @@ def make_services(data_dir: Path, **overrides: object) -> Services:
     return Services(Settings(data_dir=data_dir, **overrides))  # type: ignore[arg-type]
 
 
+def load_abcd_sample(svc: Services) -> None:
+    """The bundled ABCD manual, customers and chats, chats linked to customers."""
+    from cx_context.context.customer_sources import read_customers
+    from cx_context.knowledge.adapters import read_interactions, read_knowledge
+
+    svc.ingestor.ingest_documents(read_knowledge(GUIDELINES), GUIDELINES.name)
+    customers = [p.record for p in read_customers(DIALOGUES) if p.record]
+    assert not svc.customers.upsert_many(customers).problems
+    interactions = list(read_interactions(DIALOGUES))
+    svc.ingestor.ingest_interactions(interactions, DIALOGUES.name)
+    svc.link_interactions([p.record for p in interactions if p.record])
+
+
+def run_cli(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """`cx-context --data-dir DIR ARGS...` in-process: exit code, stdout, stderr."""
+    from cx_context.service.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", str(data_dir), *args])
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
 def _postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
     import uuid
@@ -163,7 +188,6 @@ def customer_services(request, tmp_path_factory, redactor, embedder):  # type: i
 
     from cx_context.context.customer_sources import read_customers
     from cx_context.context.records import ConsentIn, RiskFlagIn
-    from cx_context.knowledge.adapters import read_interactions, read_knowledge
 
     folder = tmp_path_factory.mktemp(f"customers-{request.param}")
     if request.param == "sqlite":
@@ -172,12 +196,7 @@ def customer_services(request, tmp_path_factory, redactor, embedder):  # type: i
         urls = _postgres_database()
     url = next(urls)
     svc = make_services(folder / "data", database_url=url)
-    svc.ingestor.ingest_documents(read_knowledge(GUIDELINES), GUIDELINES.name)
-    customers = [p.record for p in read_customers(DIALOGUES) if p.record]
-    assert not svc.customers.upsert_many(customers).problems
-    interactions = list(read_interactions(DIALOGUES))
-    svc.ingestor.ingest_interactions(interactions, DIALOGUES.name)
-    svc.link_interactions([p.record for p in interactions if p.record])
+    load_abcd_sample(svc)
     now = datetime.now(UTC)
     svc.customers.upsert_state(
         WITHDRAWN,
@@ -190,6 +209,7 @@ def customer_services(request, tmp_path_factory, redactor, embedder):  # type: i
         ],
     )
     view = svc.customers.get(FLAGGED)
+    customers = [p.record for p in read_customers(DIALOGUES) if p.record]
     flagged = customers[[c.id for c in customers].index(FLAGGED)]
     svc.customers.upsert(
         flagged.model_copy(

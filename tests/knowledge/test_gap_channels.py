@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from conftest import api_client, make_services
+from conftest import api_client, make_services, run_cli
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.database import QuestionRow
 from cx_context.knowledge.questions import (
@@ -16,7 +16,6 @@ from cx_context.knowledge.questions import (
     parse_channel,
 )
 from cx_context.knowledge.records import Channel, KnowledgeDocument, Section
-from cx_context.service.cli import main
 from cx_context.service.wiring import Services
 
 PROBLEM = "application/problem+json"
@@ -158,10 +157,7 @@ def test_the_cli_asks_with_a_channel_and_refuses_an_unknown_one(  # type: ignore
     monkeypatch.setenv("CX_GAP_MIN_QUESTIONS", "5")
 
     def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(["--data-dir", data_dir, *args])
-        captured = capsys.readouterr()
-        return int(exited.value.code or 0), captured.out, captured.err
+        return run_cli(data_dir, capsys, *args)
 
     code, out, _ = run(
         "ask", "How long does express delivery take?", "--channel", "email", "--json"

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import api_client, make_services
+from conftest import api_client, make_services, run_cli
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.quantities import mask_quantities, quantities
 from cx_context.knowledge.records import KnowledgeDocument, Section
-from cx_context.service.cli import main
 from cx_context.service.wiring import Services
 
 PIN_QUESTIONS = [
@@ -200,10 +199,7 @@ def test_the_cli_prints_tables_and_json(shop: Services, capsys, monkeypatch) -> 
     monkeypatch.setenv("CX_GAP_MIN_QUESTIONS", "5")
 
     def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(["--data-dir", data_dir, *args])
-        captured = capsys.readouterr()
-        return int(exited.value.code or 0), captured.out, captured.err
+        return run_cli(data_dir, capsys, *args)
 
     code, out, _ = run("gaps", "--json")
     assert code == 0 and json.loads(out)["n_gaps"] == 1

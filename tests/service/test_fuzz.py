@@ -37,7 +37,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
-from conftest import DIALOGUES, GUIDELINES, api_client, make_services
+from conftest import api_client, load_abcd_sample, make_services
 from cx_context.service.app import create_app
 from cx_context.service.wiring import Services
 
@@ -73,18 +73,10 @@ def fuzz_services(
     embedder: Any,
 ) -> Iterator[Services]:
     """The ABCD manual, customers and chats in a store of the fuzz's own."""
-    from cx_context.context.customer_sources import read_customers
-    from cx_context.knowledge.adapters import read_interactions, read_knowledge
-
     folder: Path = tmp_path_factory.mktemp("fuzz")
     # Thousands of requests with one key: no rate limit.
     svc = make_services(folder / "data", rate_limit="")
-    svc.ingestor.ingest_documents(read_knowledge(GUIDELINES), GUIDELINES.name)
-    customers = [p.record for p in read_customers(DIALOGUES) if p.record]
-    assert not svc.customers.upsert_many(customers).problems
-    interactions = list(read_interactions(DIALOGUES))
-    svc.ingestor.ingest_interactions(interactions, DIALOGUES.name)
-    svc.link_interactions([p.record for p in interactions if p.record])
+    load_abcd_sample(svc)
     yield svc
     svc.close()
 

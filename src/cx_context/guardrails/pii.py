@@ -159,6 +159,7 @@ class PiiRedactor:
         language: str = "en",
         batch_size: int | None = None,
         config: PiiConfig | None = None,
+        known_words: frozenset[str] | None = None,
     ) -> None:
         self._config = config or PiiConfig()
         self._analyzer = analyzer
@@ -168,7 +169,9 @@ class PiiRedactor:
         self._batch_size = batch_size or self._config.batch_size
         self._supported = frozenset(analyzer.get_supported_entities(language))
         # Words of the dictionary and function words: what a name is not.
-        self._known = _known_words(analyzer.nlp_engine) | STOP_WORDS
+        if known_words is None:
+            known_words = _known_words(analyzer.nlp_engine)
+        self._known = known_words | STOP_WORDS
 
     @property
     def config(self) -> PiiConfig:
@@ -210,7 +213,8 @@ class PiiRedactor:
             registry.remove_recognizer("PhoneRecognizer")
         finally:
             presidio_logger.setLevel(level)
-        for recognizer in conversation_recognizers(config, _known_words(nlp_engine)):
+        known_words = _known_words(nlp_engine)
+        for recognizer in conversation_recognizers(config, known_words):
             registry.add_recognizer(recognizer)
         analyzer = AnalyzerEngine(
             nlp_engine=nlp_engine, registry=registry, supported_languages=["en"]
@@ -220,7 +224,7 @@ class PiiRedactor:
             model_name,
             ",".join(config.phone_regions),
         )
-        return cls(analyzer, config=config, **kwargs)
+        return cls(analyzer, config=config, known_words=known_words, **kwargs)
 
     def check_policy(
         self, policy: RedactionPolicy, known: Sequence[KnownValue] = ()
