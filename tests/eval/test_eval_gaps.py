@@ -61,7 +61,7 @@ def test_the_service_uses_the_gap_settings_the_evaluation_reports(
     assert config == GapConfig(answer_threshold=services.settings.abstain_threshold)
     assert config.cluster_all is True
     assert (config.cluster_distance, config.min_questions) == (0.3, 8)
-    assert config.min_weakness == 1.3
+    assert (config.min_weakness, config.min_unfamiliar) == (0.9, 0.3)
 
 
 def test_the_baseline_groups_abstained_questions_by_nearest_article() -> None:

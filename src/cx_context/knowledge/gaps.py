@@ -3,6 +3,8 @@
 The stored questions (redacted) that were not answered, or only weakly, are
 clustered by meaning; each cluster is a gap, named from its most typical
 questions, with the articles that came nearest and why they did not answer.
+A cluster is judged by its scores (how weakly it is answered) and by its words
+(how many of them the articles it retrieved never use).
 """
 
 import logging
@@ -39,10 +41,11 @@ class GapConfig:
 
     `cluster_distance` is the average cosine distance at which two groups of
     questions stop being merged. The defaults (cut 0.3, at least 8 questions,
-    weakness 1.3, every question clustered) are the setting chosen by F1 on
-    BANKING77 training questions (see `cx-context eval gaps`), not on the
-    reported ones; a gap needs 8 questions, so a log with only a few questions
-    per topic shows no gaps until `min_questions` is lowered.
+    weakness 0.9, unfamiliar words 0.3, every question clustered) are the
+    setting chosen by F1 on BANKING77 training questions (see `cx-context eval
+    gaps`), not on the reported ones; a gap needs 8 questions, so a log with
+    only a few questions per topic shows no gaps until `min_questions` is
+    lowered.
     """
 
     answer_threshold: float = 0.45
@@ -53,11 +56,14 @@ class GapConfig:
     examples: int = 3
     nearest_articles: int = 3
     # With `cluster_all`, every stored question is clustered and a cluster is
-    # a gap when its weakness (see `answer_weakness`) reaches `min_weakness`
-    # or most of its questions went unanswered; without it, only the weak
-    # questions are clustered and every cluster is a gap.
+    # a gap when most of its questions went unanswered, or when its weakness
+    # (see `answer_weakness`) reaches `min_weakness` and the share of its
+    # words the articles it retrieved never use (see `unfamiliar_share`)
+    # reaches `min_unfamiliar`; without it, only the weak questions are
+    # clustered and every cluster is a gap.
     cluster_all: bool = True
-    min_weakness: float = 1.3
+    min_weakness: float = 0.9
+    min_unfamiliar: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.answer_threshold <= 1.0:
@@ -70,6 +76,10 @@ class GapConfig:
             )
         if self.min_questions < 2:
             raise ValueError(f"min_questions must be >= 2, got {self.min_questions}")
+        if not 0.0 <= self.min_unfamiliar <= 1.0:
+            raise ValueError(
+                f"min_unfamiliar must be in [0, 1], got {self.min_unfamiliar}"
+            )
 
     @property
     def weak_score(self) -> float:
@@ -253,6 +263,127 @@ def unanswered_share(
     ]
 
 
+_WORD = re.compile(r"(?u)\b[a-zA-Z]{3,}\b")
+# Endings folded so that "arrive", "arrives" and "arrived" are one word; the
+# first that leaves at least three letters is cut.
+_ENDINGS = ("ing", "ed", "es", "s", "e")
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a text that carry its topic: no stop words, endings folded."""
+    return {folded for folded, _ in _content_tokens(text)}
+
+
+def _content_tokens(text: str) -> list[tuple[str, str]]:
+    """Each content word of a text, folded and as written (lower case)."""
+    tokens = []
+    for token in _WORD.findall(_PLACEHOLDER.sub(" ", text)):
+        word = token.lower()
+        if word not in ENGLISH_STOP_WORDS:
+            tokens.append((_folded(word), word))
+    return tokens
+
+
+def missing_words(
+    questions: Sequence[StoredQuestion], known: set[str], top: int = 3
+) -> list[str]:
+    """The words at least two of the questions use and an article never does.
+
+    Most used first, each as the questions most often write it.
+    """
+    used: Counter[str] = Counter()
+    written: dict[str, Counter[str]] = {}
+    for question in questions:
+        tokens = _content_tokens(question.question)
+        for folded in {f for f, _ in tokens} - known:
+            used[folded] += 1
+        for folded, word in tokens:
+            written.setdefault(folded, Counter())[word] += 1
+    ranked = sorted((w for w, n in used.items() if n >= 2), key=lambda w: (-used[w], w))
+    return [written[w].most_common(1)[0][0] for w in ranked[:top]]
+
+
+def _folded(word: str) -> str:
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def unfamiliar_share(
+    questions: Sequence[StoredQuestion],
+    groups: Sequence[Sequence[int]],
+    vocabularies: dict[str, set[str]],
+) -> list[float]:
+    """For each group, how many of its questions' words their articles never use.
+
+    Per question, the share of its content words missing from the article it
+    retrieved first (a question that retrieved nothing misses them all); per
+    group, the mean. Questions about something the content covers use its
+    words ("age", "passcode") even when they score only moderately; questions
+    about something else bring words of their own ("contactless", "cheque").
+    """
+    shares = []
+    for question in questions:
+        words = content_words(question.question)
+        if not question.retrieved:
+            shares.append(1.0)
+        elif not words:
+            shares.append(0.0)
+        else:
+            known = vocabularies.get(question.retrieved[0].document_id, set())
+            shares.append(len(words - known) / len(words))
+    return [sum(shares[i] for i in group) / len(group) for group in groups]
+
+
+def is_gap(
+    config: GapConfig, weakness: float, unanswered: float, unfamiliar: float
+) -> bool:
+    """Whether a cluster of every question is a gap (see `GapConfig`)."""
+    # A group most of whose questions went unanswered is a gap whatever its
+    # weakness, so that a log where nothing is answered (an empty knowledge
+    # base) still shows its gaps.
+    if unanswered > 0.5:
+        return True
+    return weakness >= config.min_weakness and unfamiliar >= config.min_unfamiliar
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The clusters of a period's questions, and what decides which are gaps.
+
+    `groups` index `questions` (the questions clustered) and `vectors`; the
+    three signals are per group, and empty when only weak questions were
+    clustered (then every group is a gap).
+    """
+
+    asked: list[StoredQuestion]
+    weak: list[StoredQuestion]
+    questions: list[StoredQuestion]
+    vectors: Vectors
+    groups: list[list[int]]
+    weakness: list[float]
+    unanswered: list[float]
+    unfamiliar: list[float]
+    note: str | None = None
+
+    def gaps(self, config: GapConfig) -> list[list[int]]:
+        """The groups that are gaps under `config`'s thresholds."""
+        if not self.weakness:
+            return list(self.groups)
+        return [
+            group
+            for group, w, u, x in zip(
+                self.groups,
+                self.weakness,
+                self.unanswered,
+                self.unfamiliar,
+                strict=True,
+            )
+            if is_gap(config, w, u, x)
+        ]
+
+
 def typical_order(vectors: Vectors) -> list[int]:
     """Row indexes from the most typical (nearest the centroid) to the least."""
     centroid = vectors.mean(axis=0)
@@ -307,6 +438,8 @@ class GapFinder:
         # Stored questions never change: their vectors are kept by id.
         self._vectors: dict[int, Vectors] = {}
         self._last_clusters: tuple[tuple[Any, ...], list[list[int]]] | None = None
+        # Each article's content words, with the content hash they were read at.
+        self._words: dict[str, tuple[str, set[str]]] = {}
 
     def _embed(self, questions: Sequence[StoredQuestion]) -> Vectors:
         missing = [q for q in questions if q.id not in self._vectors]
@@ -329,6 +462,67 @@ class GapFinder:
         groups = self._last_clusters[1]
         return [g for g in groups if len(g) >= config.min_questions]
 
+    def candidates(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Callable[[str], None] | None = None,
+        config: GapConfig | None = None,
+    ) -> Candidates:
+        """The clusters of a period and their signals, before any threshold.
+
+        `find` keeps those `Candidates.gaps` picks; a caller trying several
+        weakness thresholds on one period clusters it once.
+        """
+        if since is not None and until is not None and since >= until:
+            raise ValueError(
+                f"since must be before until, got {since.isoformat()} "
+                f"and {until.isoformat()}"
+            )
+        config = config or self.config
+        asked = self._questions.between(since, until)
+        weak = [q for q in asked if is_weak(q, config)]
+        clustered = asked if config.cluster_all and weak else weak
+        note = None
+        if len(clustered) > config.max_questions:
+            note = (
+                f"{len(clustered)} questions in the period to cluster; "
+                f"the newest {config.max_questions} were clustered"
+            )
+            clustered = clustered[-config.max_questions :]
+        if not clustered:
+            note = (
+                "no questions stored in this period"
+                if not asked
+                else "every question in this period was answered"
+            )
+            empty = np.empty((0, 0), dtype=np.float32)
+            return Candidates(asked, [], [], empty, [], [], [], [], note)
+        if progress:
+            progress(f"embedding {len(clustered)} questions")
+        vectors = self._embed(clustered)
+        if progress:
+            progress("clustering")
+        groups = self._cluster(clustered, vectors, config)
+        weakness: list[float] = []
+        unanswered: list[float] = []
+        unfamiliar: list[float] = []
+        if config.cluster_all:
+            weakness = answer_weakness(clustered, groups)
+            unanswered = unanswered_share(clustered, groups)
+            unfamiliar = unfamiliar_share(clustered, groups, self._vocabularies())
+        return Candidates(
+            asked,
+            weak,
+            clustered,
+            vectors,
+            groups,
+            weakness,
+            unanswered,
+            unfamiliar,
+            note,
+        )
+
     def find(
         self,
         since: datetime | None = None,
@@ -337,84 +531,87 @@ class GapFinder:
         config: GapConfig | None = None,
     ) -> GapReport:
         """The gaps of a period; `config` overrides the finder's for this call."""
-        if since is not None and until is not None and since >= until:
-            raise ValueError(
-                f"since must be before until, got {since.isoformat()} "
-                f"and {until.isoformat()}"
-            )
         config = config or self.config
-        settings = {
+        settings: dict[str, Any] = {
             "answer_threshold": config.answer_threshold,
             "weak_score": round(config.weak_score, 4),
             "cluster_distance": config.cluster_distance,
             "min_questions": config.min_questions,
             "cluster_all": config.cluster_all,
         }
-        asked = self._questions.between(since, until)
-        weak = [q for q in asked if is_weak(q, config)]
-        n_weak = len(weak)
-        only_weak = weak
-        if config.cluster_all and weak:
-            weak = asked
-        note = None
-        if len(weak) > config.max_questions:
-            note = (
-                f"{len(weak)} questions in the period to cluster; "
-                f"the newest {config.max_questions} were clustered"
-            )
-            weak = weak[-config.max_questions :]
-        if not weak:
-            return GapReport(
-                since,
-                until,
-                len(asked),
-                0,
-                [],
-                settings=settings,
-                note="no questions stored in this period"
-                if not asked
-                else "every question in this period was answered",
-            )
-        if progress:
-            progress(f"embedding {len(weak)} questions")
-        vectors = self._embed(weak)
-        if progress:
-            progress("clustering")
-        groups = self._cluster(weak, vectors, config)
         if config.cluster_all:
-            # A group most of whose questions went unanswered is a gap
-            # whatever its weakness, so that a log where nothing is answered
-            # (an empty knowledge base) still shows its gaps.
-            weakness = answer_weakness(weak, groups)
-            unanswered = unanswered_share(weak, groups)
-            groups = [
-                g
-                for g, w, u in zip(groups, weakness, unanswered, strict=True)
-                if w >= config.min_weakness or u > 0.5
-            ]
             settings["min_weakness"] = config.min_weakness
-        names = name_clusters([q.question for q in weak], groups)
+            settings["min_unfamiliar"] = config.min_unfamiliar
+        found = self.candidates(since, until, progress, config)
+        n_asked, n_weak = len(found.asked), len(found.weak)
+        if not found.questions:
+            return GapReport(
+                since, until, n_asked, 0, [], settings=settings, note=found.note
+            )
+        questions, vectors = found.questions, found.vectors
+        groups = found.gaps(config)
+        names = name_clusters([q.question for q in questions], groups)
         documents = self._documents()
+        vocabularies = self._vocabularies()
         gaps = [
             self._gap(
-                [weak[i] for i in group], vectors[group], name, documents, until, config
+                [questions[i] for i in group],
+                vectors[group],
+                name,
+                documents,
+                vocabularies,
+                until,
+                config,
             )
             for group, name in zip(groups, names, strict=True)
         ]
         gaps.sort(key=lambda g: (-g.priority, -g.volume, g.question_ids[0]))
         gaps = [_ranked(gap, rank) for rank, gap in enumerate(gaps, start=1)]
-        bucket, series = _volume_over_time(only_weak, gaps)
+        bucket, series = _volume_over_time(found.weak, gaps)
         return GapReport(
             since,
             until,
-            len(asked),
+            n_asked,
             n_weak,
             gaps,
             bucket,
             series,
             settings,
-            note,
+            found.note,
         )
+
+    def _vocabularies(self) -> dict[str, set[str]]:
+        """The content words of each stored article, kept while it is unchanged."""
+        with self._sessions() as session:
+            versions = dict(
+                session.execute(select(DocumentRow.id, DocumentRow.content_hash)).all()
+            )
+            stale = [
+                doc
+                for doc, version in versions.items()
+                if self._words.get(doc, ("", set()))[0] != version
+            ]
+            if stale:
+                rows = session.execute(
+                    select(
+                        DocumentRow.id,
+                        DocumentRow.content_hash,
+                        DocumentRow.title,
+                        DocumentRow.summary,
+                        DocumentRow.sections,
+                    ).where(DocumentRow.id.in_(stale))
+                ).all()
+                for row in rows:
+                    parts = [row.title, row.summary or ""]
+                    for section in row.sections:
+                        parts += [str(section.get("heading", "")), str(section["text"])]
+                    self._words[row.id] = (
+                        row.content_hash,
+                        content_words(" ".join(parts)),
+                    )
+        for doc in set(self._words) - set(versions):
+            del self._words[doc]
+        return {doc: words for doc, (_, words) in self._words.items()}
 
     def _documents(self) -> dict[str, tuple[str, str]]:
         with self._sessions() as session:
@@ -429,6 +626,7 @@ class GapFinder:
         vectors: Vectors,
         label: str,
         documents: dict[str, tuple[str, str]],
+        vocabularies: dict[str, set[str]],
         until: datetime | None,
         config: GapConfig,
     ) -> Gap:
@@ -463,7 +661,9 @@ class GapFinder:
             examples=examples,
             outcomes=dict(Counter(q.outcome for q in questions).most_common()),
             channels=dict(Counter(_channel(q) for q in questions).most_common()),
-            nearest_articles=self._nearest(centroid, questions, documents, config),
+            nearest_articles=self._nearest(
+                centroid, questions, documents, vocabularies, config
+            ),
             question_ids=[q.id for q in questions],
         )
 
@@ -472,13 +672,15 @@ class GapFinder:
         centroid: Vectors,
         questions: list[StoredQuestion],
         documents: dict[str, tuple[str, str]],
+        vocabularies: dict[str, set[str]],
         config: GapConfig,
     ) -> list[NearestArticle]:
         """The articles nearest the gap, and why each did not answer it.
 
         The store is asked without filters and with quarantined chunks, so an
         article held back by the injection screen or by an audience filter
-        still shows as near, with that reason.
+        still shows as near, with that reason. A low or weak score also names
+        the words the questions use that the article never does.
         """
         hits = self._store.query(Collection.KNOWLEDGE, centroid, 20)
         best: dict[str, tuple[float, bool]] = {}
@@ -513,16 +715,20 @@ class GapFinder:
                     f"audience mismatch: written for {audience!r}, asked for "
                     f"{', '.join(sorted(audiences))}"
                 )
-            elif score < config.answer_threshold:
-                reason = (
-                    f"score too low: {score:.2f} is under the answer threshold "
-                    f"{config.answer_threshold:.2f}"
-                )
             else:
-                reason = (
-                    f"weak match: {score:.2f} is just over the answer threshold "
-                    f"{config.answer_threshold:.2f}"
-                )
+                if score < config.answer_threshold:
+                    reason = (
+                        f"score too low: {score:.2f} is under the answer threshold "
+                        f"{config.answer_threshold:.2f}"
+                    )
+                else:
+                    reason = (
+                        f"weak match: {score:.2f} is just over the answer "
+                        f"threshold {config.answer_threshold:.2f}"
+                    )
+                missing = missing_words(questions, vocabularies.get(doc, set()))
+                if missing:
+                    reason += f"; words it never uses: {', '.join(missing)}"
             nearest.append(NearestArticle(doc, title, score, reason))
         return nearest
 

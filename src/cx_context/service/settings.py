@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         "(off: cluster only the weak questions).",
     )
     gap_min_weakness: float = Field(
-        default=1.3,
+        default=0.9,
         description="How weakly a group must be answered to be a gap "
         "(with gap_cluster_all).",
     )
