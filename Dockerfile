@@ -26,11 +26,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# Request threads share two malloc arenas instead of one each: the heap that
-# the start-up warm-up grows is then the one requests reuse, and resident
-# memory stays flat (bench/footprint.py: under 1% growth over 150 requests,
-# against 8% with glibc's default of 8 arenas per core).
-ENV MALLOC_ARENA_MAX=2
+# The service sets up glibc's allocator itself when it starts (two arenas, a
+# fixed mmap threshold) and turns off MKL's per-thread buffers, so that
+# resident memory stays flat; see cx_context/service/memory.py.
 
 # Each worker loads the models once (about 1 GB resident); set CX_WORKERS to
 # what the container's memory allows.

@@ -1,10 +1,10 @@
 """Resident memory of the API process after start-up and after 1,000 mixed requests.
 
 Starts `cx-context serve` on a free loopback port over a fresh data directory
-holding the bundled ABCD sample (with MALLOC_ARENA_MAX=2, as the Dockerfile
-runs it) and reads the process's VmRSS from /proc once the service reports
-ready: "after start-up" is the first 200 from
-`/readyz`, by which time `serve` has loaded the models and run
+holding the bundled ABCD sample (the service sets up its allocator itself: see
+cx_context/service/memory.py) and reads the process's VmRSS from /proc once
+the service reports ready: "after start-up" is the first 200 from `/readyz`,
+by which time `serve` has loaded the models and run
 `Services.warm_up` (a redaction, embeddings of a query and of a batch, an
 injection screen, the BM25 index and a query of each vector collection), so
 that reading includes what a process pays once. It then sends --requests
@@ -110,11 +110,6 @@ def prepare(rate_limit: str = "") -> dict[str, str]:
         "CX_DATA_DIR": str(work / "data"),
         "CX_VAULT_KEY_FILE": str(key_file),
         "CX_RATE_LIMIT": rate_limit,
-        # As the Dockerfile sets it: request threads share two malloc arenas
-        # rather than one each, so the heap the warm-up grew is the one that
-        # requests reuse (without it, resident memory grew 8% in the first
-        # 150 requests; with it, under 1%).
-        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
     }
     print("loading the ABCD sample ...", file=sys.stderr)
     cx(env, "vault", "new-key", "--out", str(key_file))

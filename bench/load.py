@@ -1,12 +1,11 @@
 """Load: concurrent clients against /v1/context and /v1/answers on a loaded store.
 
 Starts `cx-context serve` on a free loopback port over a fresh data directory
-holding the bundled ABCD sample (as bench/footprint.py does, with
-MALLOC_ARENA_MAX=2 as in the Dockerfile), waits for `/readyz`, then runs
---clients concurrent clients for --seconds (bounded also by --max-requests).
-Half the clients ask `/v1/answers` with a bot key, half ask `/v1/context`
-for a customer with an agent key, each sending its next request as soon as
-the last one is answered. Loopback only.
+holding the bundled ABCD sample (as bench/footprint.py does), waits for
+`/readyz`, then runs --clients concurrent clients for --seconds (bounded also
+by --max-requests). Half the clients ask `/v1/answers` with a bot key, half
+ask `/v1/context` for a customer with an agent key, each sending its next
+request as soon as the last one is answered. Loopback only.
 
 The server runs with CX_RATE_LIMIT=60000/minute: the per-key limiter runs on
 every request, as in production, but with a limit no test of this size

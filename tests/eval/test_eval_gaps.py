@@ -1,6 +1,7 @@
 """The gap evaluation's fixed subsets and scoring (the full run is for the CLI)."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from conftest import shared_file
 from cx_context.eval.gaps import (
@@ -15,6 +16,7 @@ from cx_context.eval.gaps import (
 )
 from cx_context.knowledge.gaps import GapConfig
 from cx_context.knowledge.questions import Retrieved, StoredQuestion
+from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
 
 
@@ -62,6 +64,18 @@ def test_the_service_uses_the_gap_settings_the_evaluation_reports(
     assert config.cluster_all is True
     assert (config.cluster_distance, config.min_questions) == (0.3, 8)
     assert (config.min_weakness, config.min_unfamiliar) == (0.9, 0.3)
+
+
+def test_each_gap_threshold_is_a_setting(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", gap_min_weakness=1.5, gap_min_unfamiliar=0.5
+    )
+    services = Services(settings)
+    try:
+        config = services.gap_finder.config
+        assert (config.min_weakness, config.min_unfamiliar) == (1.5, 0.5)
+    finally:
+        services.close()
 
 
 def test_the_baseline_groups_abstained_questions_by_nearest_article() -> None:

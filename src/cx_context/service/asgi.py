@@ -12,11 +12,13 @@ from fastapi import FastAPI
 
 from cx_context.service.app import create_app
 from cx_context.service.logs import configure_logging
+from cx_context.service.memory import tune_allocator
 from cx_context.service.settings import Settings
 from cx_context.service.wiring import Services
 
 
 def create() -> FastAPI:
+    tune_allocator()
     settings = Settings()
     configure_logging(settings.log_level)
     services = Services(settings)

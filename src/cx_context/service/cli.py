@@ -358,7 +358,9 @@ def serve(
     import uvicorn
 
     from cx_context.service.app import create_app
+    from cx_context.service.memory import tune_allocator
 
+    tune_allocator()
     services = _services(ctx)
     if services.tenant is not None:
         raise CliError(

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         description="How weakly a group must be answered to be a gap "
         "(with gap_cluster_all).",
     )
+    gap_min_unfamiliar: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Share of a weakly answered group's words its nearest "
+        "article never uses, for the group to be a gap (with gap_cluster_all).",
+    )
     stale_after_days: int = Field(
         default=365, gt=0, description="Articles reviewed longer ago are stale."
     )

@@ -308,6 +308,7 @@ class Services:
             min_questions=self.settings.gap_min_questions,
             cluster_all=self.settings.gap_cluster_all,
             min_weakness=self.settings.gap_min_weakness,
+            min_unfamiliar=self.settings.gap_min_unfamiliar,
         )
         return GapFinder(
             self.question_log, self.embedder, self.store, self.sessions, config
