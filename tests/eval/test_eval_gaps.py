@@ -63,7 +63,7 @@ def test_the_service_uses_the_gap_settings_the_evaluation_reports(
     assert config == GapConfig(answer_threshold=services.settings.abstain_threshold)
     assert config.cluster_all is True
     assert (config.cluster_distance, config.min_questions) == (0.3, 8)
-    assert (config.min_weakness, config.min_unfamiliar) == (0.9, 0.3)
+    assert (config.min_weakness, config.min_unfamiliar) == (0.2, 1.25)
 
 
 def test_each_gap_threshold_is_a_setting(tmp_path: Path) -> None:

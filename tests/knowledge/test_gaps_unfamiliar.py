@@ -15,7 +15,7 @@ from cx_context.knowledge.gaps import (
     content_words,
     is_gap,
     missing_words,
-    unfamiliar_share,
+    unfamiliar_words,
 )
 from cx_context.knowledge.questions import Retrieved, StoredQuestion
 from cx_context.knowledge.records import KnowledgeDocument, Section
@@ -35,7 +35,7 @@ def test_content_words_drop_stop_words_placeholders_and_fold_endings() -> None:
     assert content_words("How do I?") == set()
 
 
-def test_a_group_in_its_articles_words_is_familiar_and_one_out_of_them_is_not() -> None:
+def test_unfamiliar_words_count_per_question_those_the_article_never_uses() -> None:
     vocabularies = {"pin": content_words("Unblock a blocked PIN in the app")}
     questions = [
         _asked(1, "My PIN is blocked", "pin"),
@@ -46,13 +46,15 @@ def test_a_group_in_its_articles_words_is_familiar_and_one_out_of_them_is_not() 
         _asked(6, "How do I?", "pin"),
     ]
 
-    familiar, foreign, nothing, wordless = unfamiliar_share(
+    familiar, foreign, nothing, wordless = unfamiliar_words(
         questions, [[0, 1], [2, 3], [4], [5]], vocabularies
     )
 
     assert familiar == 0.0
-    assert foreign == 1.0
-    assert nothing == 1.0  # nothing retrieved: every word is missing
+    # "apple", "pay"; "contactless", "work", "google", "pay", "does": a count
+    # per question, so the longer question weighs more.
+    assert foreign == (2 + 5) / 2
+    assert nothing == 1.0  # nothing retrieved: its one word is missing
     assert wordless == 0.0
 
 
@@ -70,11 +72,11 @@ def test_missing_words_are_those_two_questions_use_and_the_article_does_not() ->
 
 
 def test_a_weak_group_is_a_gap_only_when_its_words_are_unfamiliar_too() -> None:
-    config = GapConfig(min_weakness=1.0, min_unfamiliar=0.3)
+    config = GapConfig(min_weakness=1.0, min_unfamiliar=1.25)
 
-    assert is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=0.5)
-    assert not is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=0.1)
-    assert not is_gap(config, weakness=0.5, unanswered=0.0, unfamiliar=0.9)
+    assert is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=1.25)
+    assert not is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=1.0)
+    assert not is_gap(config, weakness=0.5, unanswered=0.0, unfamiliar=3.0)
     # Mostly unanswered: a gap whatever the words.
     assert is_gap(config, weakness=0.0, unanswered=0.6, unfamiliar=0.0)
 
@@ -89,11 +91,9 @@ def test_without_signals_every_clustered_group_is_a_gap() -> None:
     assert found.gaps(strict) == [[0, 1], [2, 3]]
 
 
-def test_min_unfamiliar_outside_zero_to_one_is_refused() -> None:
-    with pytest.raises(
-        ValueError, match=r"min_unfamiliar must be in \[0, 1\], got 1.5"
-    ):
-        GapConfig(min_unfamiliar=1.5)
+def test_a_negative_min_unfamiliar_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"min_unfamiliar must be >= 0, got -0.5"):
+        GapConfig(min_unfamiliar=-0.5)
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
         min_questions=3,
         cluster_distance=0.6,
         min_weakness=-10.0,  # every cluster is weak enough: the words decide
-        min_unfamiliar=0.3,
+        min_unfamiliar=1.25,  # delivery: 0.5 words per question, contactless 2.25
     )
 
     found = cards.gap_finder.candidates(config=loose)
@@ -150,6 +150,6 @@ def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
     assert not reported & set(delivery)
     kept = [[found.questions[i].id for i in g] for g in found.gaps(loose)]
     assert sorted(kept) == sorted(gap.question_ids for gap in report.gaps)
-    assert report.settings["min_unfamiliar"] == 0.3
+    assert report.settings["min_unfamiliar"] == 1.25
     reasons = [a.reason for gap in report.gaps for a in gap.nearest_articles]
     assert any("words it never uses: contactless" in r for r in reasons), reasons

@@ -63,8 +63,8 @@ def gaps_command(
             f"{settings['seed']}); cx-context is the service's gap finder with its "
             f"defaults (cut {settings['cluster_distance']}, at least "
             f"{settings['min_questions']} questions, weakness "
-            f"{settings['min_weakness']}, unfamiliar words "
-            f"{settings['min_unfamiliar']}), {chosen} on {settings['n_dev']} dev "
+            f"{settings['min_weakness']}, {settings['min_unfamiliar']} unfamiliar "
+            f"words per question), {chosen} on {settings['n_dev']} dev "
             "questions"
         )
     )

@@ -72,7 +72,7 @@ MIN_QUESTIONS = 3
 DISTANCES_ALL = (0.25, 0.3, 0.35)
 MIN_QUESTIONS_ALL = (5, 6, 8)
 WEAKNESS = tuple(x / 10 for x in range(31))
-UNFAMILIAR = tuple(x / 20 for x in range(12))
+UNFAMILIAR = tuple(x / 8 for x in range(25))  # words per question, 0 to 3
 HIT_RULE = (
     "a gap is matched to its most common intent (ties: first by name) and is a "
     "hit when that intent is uncovered"
@@ -371,7 +371,7 @@ class GapEvaluation:
                     cluster_distance=d,
                     min_questions=n,
                     min_weakness=round(w, 2),
-                    min_unfamiliar=round(x, 2),
+                    min_unfamiliar=round(x, 3),
                 )
                 for d in DISTANCES_ALL
                 for n in MIN_QUESTIONS_ALL

@@ -114,16 +114,16 @@ class Settings(BaseSettings):
         "(off: cluster only the weak questions).",
     )
     gap_min_weakness: float = Field(
-        default=0.9,
+        default=0.2,
         description="How weakly a group must be answered to be a gap "
         "(with gap_cluster_all).",
     )
     gap_min_unfamiliar: float = Field(
-        default=0.3,
+        default=1.25,
         ge=0.0,
-        le=1.0,
-        description="Share of a weakly answered group's words its nearest "
-        "article never uses, for the group to be a gap (with gap_cluster_all).",
+        description="Words per question of a weakly answered group that the "
+        "article each question retrieved first never uses, on average, for the "
+        "group to be a gap (with gap_cluster_all).",
     )
     stale_after_days: int = Field(
         default=365, gt=0, description="Articles reviewed longer ago are stale."
