@@ -26,9 +26,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# The service sets up glibc's allocator itself when it starts (two arenas, a
-# fixed mmap threshold) and turns off MKL's per-thread buffers, so that
-# resident memory stays flat; see cx_context/service/memory.py.
+# The service caps glibc's malloc arenas at two itself (it was MALLOC_ARENA_MAX
+# here), so that requests reuse the heap the warm-up grew; see
+# cx_context/service/memory.py.
 
 # Each worker loads the models once (about 1 GB resident); set CX_WORKERS to
 # what the container's memory allows.

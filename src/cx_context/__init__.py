@@ -10,9 +10,5 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Intel MKL (torch's matrix products) keeps buffers per thread for reuse unless
-# told not to, and reads this when torch loads it: with it kept, each request
-# thread that embeds holds ~10 MB more (see cx_context.service.memory).
-os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 
 __version__ = "0.1.0"

@@ -1,60 +1,49 @@
-"""How the API process takes memory from the C allocator, so that it stays flat.
+"""How many malloc arenas the API process's threads share.
 
-Each request that embeds or redacts allocates and frees tensors of a few
-hundred kilobytes to a few megabytes (activations of a batch of passages). By
-default glibc serves such blocks from its heaps once the first one has been
-freed (its mmap threshold rises to the size of the largest block freed), and
-keeps a heap's free space instead of returning it, so that whichever request
-threads happen to allocate at the same time leave the heap at their combined
-peak. Intel MKL, under torch's matrix products, also keeps buffers per thread
-for reuse. Together they made resident memory grow by 5 to 8% over the first
-hundred requests, by an amount that depended on how requests overlapped.
+glibc gives threads that allocate at the same time heaps of their own, up to
+eight per core, and keeps what is freed in each: request threads that embed
+then each hold a heap at their own peak. Capping the arenas at two makes
+requests reuse the heap the warm-up grew (with glibc's default, resident
+memory grew 8% over the first 150 requests, with two under 1%, in one run of
+bench/footprint.py). The cap used to be an environment variable in the
+Dockerfile (`MALLOC_ARENA_MAX`); set here, it holds however the service is
+started. `cx-context serve` and the ASGI factory call `tune_allocator` before
+the models load. Where the C library is not glibc, nothing is changed.
 
-`tune_allocator` fixes the mmap threshold (blocks from 256 KiB up come from
-their own mappings and go back to the system when freed), caps the number of
-malloc arenas, and asks MKL not to keep its per-thread buffers. Measured with
-bench/footprint.py; it runs once, before the models load, in `cx-context
-serve` and in the ASGI factory. It does nothing where the C library is not
-glibc.
+Measured and not adopted (in-process, four threads embedding batches one
+after another): each new thread still grows the heap by about 27 MB whether
+or not MKL keeps per-thread buffers (`MKL_DISABLE_FAST_MM`); a fixed mmap
+threshold of 256 KiB removed that growth but made single-question embeddings
+20 to 50% slower; trimming the heap every few seconds (`malloc_trim`) made
+resident memory swing by one request's working memory, about 60 MB.
 """
 
 import ctypes
 import ctypes.util
 import logging
-import os
 import platform
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# mallopt parameters, from glibc's malloc.h.
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-
-MMAP_THRESHOLD = 256 * 1024
+_M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 ARENAS = 2
 
 
-def tune_allocator(mmap_threshold: int = MMAP_THRESHOLD, arenas: int = ARENAS) -> bool:
-    """Set the allocator up for a long-running service; whether glibc took it.
-
-    MKL reads `MKL_DISABLE_FAST_MM` when it first allocates, so this must run
-    before the first embedding (an explicit setting in the environment wins).
-    """
-    os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
+def _glibc() -> Any | None:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    path = ctypes.util.find_library("c")
+    return ctypes.CDLL(path) if path else None
+
+
+def tune_allocator(arenas: int = ARENAS) -> bool:
+    """Cap the number of malloc arenas; whether glibc took the setting."""
+    libc = _glibc()
+    if libc is None:
         logger.info("allocator left as it is: the C library is not glibc")
         return False
-    path = ctypes.util.find_library("c")
-    if path is None:
-        return False
-    libc = ctypes.CDLL(path)
-    took = bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
-        libc.mallopt(_M_ARENA_MAX, arenas)
-    )
-    if took:
-        logger.info(
-            "allocator: mmap threshold %d bytes, %d arenas", mmap_threshold, arenas
-        )
-    else:
-        logger.warning("glibc refused the allocator settings; memory may grow")
+    took = bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    if not took:
+        logger.warning("glibc refused the arena setting; memory may grow")
     return took
