@@ -23,4 +23,5 @@ def create() -> FastAPI:
     configure_logging(settings.log_level)
     services = Services(settings)
     services.warm_up()
+    services.warm_up_compute()
     return create_app(services)

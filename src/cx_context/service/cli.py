@@ -368,6 +368,7 @@ def serve(
             "tenant of its API key"
         )
     services.warm_up()
+    services.warm_up_compute()
     uvicorn.run(create_app(services), host=host, port=port, log_config=None)
 
 

@@ -16,6 +16,7 @@ from cx_context.knowledge.errors import InvalidDialogueError
 from cx_context.knowledge.questions import UnknownQuestionError
 from cx_context.knowledge.records import Channel
 from cx_context.service.auth import Principal, Role, require_roles
+from cx_context.service.compute import on_compute_threads
 from cx_context.service.problems import problem
 from cx_context.service.tenants import ServicesDep
 
@@ -106,6 +107,7 @@ class AnswerResponse(BaseModel):
     summary="Answer a question, or a dialogue's last user turn, with citations",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
+@on_compute_threads
 def post_answer(
     body: AnswerRequest, request: Request, services: ServicesDep, _: AnswerDep
 ) -> Any:

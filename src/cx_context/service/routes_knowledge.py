@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from cx_context.knowledge.gaps import GapReport
 from cx_context.knowledge.health import HealthReport
 from cx_context.service.auth import Principal, Role, require_roles
+from cx_context.service.compute import on_compute_threads
 from cx_context.service.problems import problem
 from cx_context.service.tenants import ServicesDep
 from cx_context.service.wiring import Services
@@ -107,6 +108,7 @@ def _period_problem(request: Request, exc: PeriodError) -> JSONResponse:
     "/v1/knowledge/gaps",
     summary="Content gaps: questions our content did not answer, grouped and ranked",
 )
+@on_compute_threads
 def get_gaps(
     request: Request,
     services: ServicesDep,
@@ -130,6 +132,7 @@ def get_gaps(
     summary="Content health: stale, duplicate, conflicting, unused, quarantined, "
     "coverage by intent",
 )
+@on_compute_threads
 def get_health(
     request: Request,
     services: ServicesDep,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from cx_context.context.drafts import draft_events
 from cx_context.service.auth import Principal, Role, require_roles
+from cx_context.service.compute import on_compute_threads
 from cx_context.service.tenants import ServicesDep
 
 router = APIRouter()
@@ -65,6 +66,7 @@ def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[str]:
     summary="Draft the agent's next message, each sentence citing policy or record",
     responses={200: {"content": {"text/event-stream": {}}}},
 )
+@on_compute_threads
 def post_draft(
     body: DraftRequest, request: Request, services: ServicesDep, _: AgentDep
 ) -> Any:

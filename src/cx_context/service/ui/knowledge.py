@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from cx_context.knowledge.gaps import growth_label
+from cx_context.service.compute import on_compute_threads
 from cx_context.service.routes_knowledge import (
     OwnerDep,
     PeriodError,
@@ -284,6 +285,7 @@ def render_page(gaps: dict[str, Any], health: dict[str, Any], days: int | None) 
     response_class=HTMLResponse,
     summary="The knowledge owners' page: gaps, content health, charts",
 )
+@on_compute_threads
 def knowledge_page(
     request: Request,
     services: ServicesDep,
