@@ -10,6 +10,7 @@ A cluster is judged by its scores (how weakly it is answered) and by its words
 import logging
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -368,6 +369,9 @@ class Candidates:
     unanswered: list[float]
     unfamiliar: list[float]
     note: str | None = None
+    # Each stored article's content words, read once for the signals and the
+    # nearest articles' reasons.
+    vocabularies: dict[str, set[str]] = field(default_factory=dict)
 
     def gaps(self, config: GapConfig) -> list[list[int]]:
         """The groups that are gaps under `config`'s thresholds."""
@@ -442,15 +446,23 @@ class GapFinder:
         self._last_clusters: tuple[tuple[Any, ...], list[list[int]]] | None = None
         # Each article's content words, with the content hash they were read at.
         self._words: dict[str, tuple[str, set[str]]] = {}
+        # The finder serves concurrent requests; its caches change under this.
+        self._lock = threading.Lock()
 
     def _embed(self, questions: Sequence[StoredQuestion]) -> Vectors:
-        missing = [q for q in questions if q.id not in self._vectors]
+        with self._lock:
+            known = {
+                q.id: self._vectors[q.id] for q in questions if q.id in self._vectors
+            }
+        missing = [q for q in questions if q.id not in known]
         if missing:
-            if len(self._vectors) + len(missing) > 4 * self.config.max_questions:
-                self._vectors.clear()
             fresh = self._embedder.embed([q.question for q in missing])
-            self._vectors.update(zip((q.id for q in missing), fresh, strict=True))
-        return np.stack([self._vectors[q.id] for q in questions])
+            known.update(zip((q.id for q in missing), fresh, strict=True))
+            with self._lock:
+                if len(self._vectors) + len(missing) > 4 * self.config.max_questions:
+                    self._vectors.clear()
+                self._vectors.update((q.id, known[q.id]) for q in missing)
+        return np.stack([known[q.id] for q in questions])
 
     def _cluster(
         self, questions: Sequence[StoredQuestion], vectors: Vectors, config: GapConfig
@@ -458,11 +470,12 @@ class GapFinder:
         # The same questions cut at the same distance cluster the same way;
         # the last clustering is kept for calls that change other settings.
         key = (tuple(q.id for q in questions), config.cluster_distance)
-        if self._last_clusters is None or self._last_clusters[0] != key:
+        last = self._last_clusters
+        if last is None or last[0] != key:
             everything = replace(config, min_questions=2)
-            self._last_clusters = (key, cluster_questions(vectors, everything))
-        groups = self._last_clusters[1]
-        return [g for g in groups if len(g) >= config.min_questions]
+            last = (key, cluster_questions(vectors, everything))
+            self._last_clusters = last
+        return [g for g in last[1] if len(g) >= config.min_questions]
 
     def candidates(
         self,
@@ -506,13 +519,14 @@ class GapFinder:
         if progress:
             progress("clustering")
         groups = self._cluster(clustered, vectors, config)
+        vocabularies = self._vocabularies()
         weakness: list[float] = []
         unanswered: list[float] = []
         unfamiliar: list[float] = []
         if config.cluster_all:
             weakness = answer_weakness(clustered, groups)
             unanswered = unanswered_share(clustered, groups)
-            unfamiliar = unfamiliar_words(clustered, groups, self._vocabularies())
+            unfamiliar = unfamiliar_words(clustered, groups, vocabularies)
         return Candidates(
             asked,
             weak,
@@ -523,6 +537,7 @@ class GapFinder:
             unanswered,
             unfamiliar,
             note,
+            vocabularies,
         )
 
     def find(
@@ -554,7 +569,7 @@ class GapFinder:
         groups = found.gaps(config)
         names = name_clusters([q.question for q in questions], groups)
         documents = self._documents()
-        vocabularies = self._vocabularies()
+        vocabularies = found.vocabularies
         gaps = [
             self._gap(
                 [questions[i] for i in group],
@@ -584,7 +599,7 @@ class GapFinder:
 
     def _vocabularies(self) -> dict[str, set[str]]:
         """The content words of each stored article, kept while it is unchanged."""
-        with self._sessions() as session:
+        with self._lock, self._sessions() as session:
             versions = dict(
                 session.execute(select(DocumentRow.id, DocumentRow.content_hash)).all()
             )
@@ -611,9 +626,9 @@ class GapFinder:
                         row.content_hash,
                         content_words(" ".join(parts)),
                     )
-        for doc in set(self._words) - set(versions):
-            del self._words[doc]
-        return {doc: words for doc, (_, words) in self._words.items()}
+            for doc in set(self._words) - set(versions):
+                del self._words[doc]
+            return {doc: words for doc, (_, words) in self._words.items()}
 
     def _documents(self) -> dict[str, tuple[str, str]]:
         with self._sessions() as session:
