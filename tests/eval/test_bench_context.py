@@ -25,6 +25,10 @@ def test_the_benchmark_times_assembly_beside_the_bare_query() -> None:
     assert set(result["systems"]) == {"cx-context", "bare-vector-query"}
     ours = result["systems"]["cx-context"]
     assert ours["p50_ms"] > 0 and ours["p95_ms"] >= ours["p50_ms"]
+    # Assembly does the bare query's work and more, so it costs more CPU.
+    assert ours["cpu_ratio_to_baseline"] > 1.0
+    assert result["systems"]["bare-vector-query"]["cpu_ratio_to_baseline"] == 1.0
+    assert {"query", "record", "retrieval", "budget"} <= set(result["steps"])
     assert result["settings"]["knowledge_chunks"] == 800
     assert result["settings"]["customers"] == 30
     assert result["settings"]["linked_interactions"] == 5

@@ -28,7 +28,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ class ContextBenchmark:
                 )
             questions = self._questions()
             progress(f"timing {len(questions)} questions (after {self.warmup})")
-            bare, ours = self._time(services, questions, linked)
+            bare, ours, steps = self._time(services, questions, linked)
             counts = {
                 "knowledge_chunks": services.store.count(Collection.KNOWLEDGE),
                 "real_knowledge_chunks": real_chunks,
@@ -125,14 +125,23 @@ class ContextBenchmark:
             "eval": "context-latency",
             "dataset": "abcd+dstc11-track5+evi-identity+tweetsumm",
             "data": str(self.data),
-            "n": len(bare),
+            "n": len(bare.wall),
             "systems": {
                 "cx-context": {
-                    **_latency(ours),
-                    "ratio_to_baseline": _ratio(ours, bare),
+                    **_latency(ours.wall),
+                    "ratio_to_baseline": _ratio(ours.wall, bare.wall),
+                    **_cpu(ours, bare),
                 },
-                "bare-vector-query": {**_latency(bare), "ratio_to_baseline": 1.0},
+                "bare-vector-query": {
+                    **_latency(bare.wall),
+                    "ratio_to_baseline": 1.0,
+                    **_cpu(bare, bare),
+                },
             },
+            # Wall time of each step of `assemble()` (the bundle's own timings):
+            # the question's redaction and screen, the record (with the vector
+            # queries running beside it), retrieval, and the budget.
+            "steps": {name: _latency(values) for name, values in steps.items()},
             "settings": {
                 "k": self.k,
                 "purpose": AssemblyPurpose.AGENT_ASSIST.value,
@@ -268,9 +277,15 @@ class ContextBenchmark:
         services: Services,
         questions: list[str],
         linked: list[tuple[str, str]],
-    ) -> tuple[list[float], list[float]]:
-        bare: list[float] = []
-        ours: list[float] = []
+    ) -> tuple["_Timings", "_Timings", dict[str, list[float]]]:
+        """Wall and CPU time of the bare query and of `assemble()`, per question.
+
+        CPU time is the process's, over all its threads (the vector queries
+        run in threads of their own), so it counts the work each path does
+        whatever else the machine is doing.
+        """
+        bare, ours = _Timings(), _Timings()
+        steps: dict[str, list[float]] = {}
         store, embedder, assembler = (
             services.store,
             services.embedder,
@@ -279,22 +294,36 @@ class ContextBenchmark:
         for index, question in enumerate(questions):
             customer, interaction = linked[index % len(linked)]
 
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             vector = embedder.embed([question])[0]
             store.query(Collection.KNOWLEDGE, vector, self.k)
-            t1 = time.perf_counter()
-            assembler.assemble(
+            t1, c1 = time.perf_counter(), time.process_time()
+            bundle = assembler.assemble(
                 customer,
                 AssemblyPurpose.AGENT_ASSIST,
                 question=question,
                 interaction_id=interaction,
             )
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
 
             if index >= self.warmup:
-                bare.append((t1 - t0) * 1000)
-                ours.append((t2 - t1) * 1000)
-        return bare, ours
+                bare.add(t1 - t0, c1 - c0)
+                ours.add(t2 - t1, c2 - c1)
+                for name, elapsed in bundle.timings_ms.items():
+                    steps.setdefault(name, []).append(elapsed)
+        return bare, ours, steps
+
+
+@dataclass
+class _Timings:
+    """Milliseconds per question: wall-clock and process CPU time."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def add(self, wall_s: float, cpu_s: float) -> None:
+        self.wall.append(wall_s * 1000)
+        self.cpu.append(cpu_s * 1000)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -312,6 +341,16 @@ def _latency(values: list[float]) -> dict[str, float]:
         "p50_ms": round(statistics.median(values), 2) if values else 0.0,
         "p95_ms": round(_percentile(values, 0.95), 2),
         "p99_ms": round(_percentile(values, 0.99), 2),
+    }
+
+
+def _cpu(ours: _Timings, bare: _Timings) -> dict[str, float | None]:
+    """Median CPU time, and its ratio to the bare query's."""
+    base = statistics.median(bare.cpu) if bare.cpu else 0.0
+    median = statistics.median(ours.cpu) if ours.cpu else 0.0
+    return {
+        "cpu_p50_ms": round(median, 2),
+        "cpu_ratio_to_baseline": round(median / base, 3) if base else None,
     }
 
 

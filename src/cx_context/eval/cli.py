@@ -214,9 +214,16 @@ def context_latency(
         [
             *((metric, metric, "{:.1f}") for metric in ("p50_ms", "p95_ms", "p99_ms")),
             ("p95 ratio to baseline", "ratio_to_baseline", "{:.2f}"),
+            ("CPU p50_ms", "cpu_p50_ms", "{:.1f}"),
+            ("CPU ratio", "cpu_ratio_to_baseline", "{:.2f}"),
         ],
     )
     out.print(table)
+    steps = ", ".join(
+        f"{name} {figures['p50_ms']:.1f} / {figures['p95_ms']:.1f}"
+        for name, figures in result["steps"].items()
+    )
+    out.print(f"assemble() steps, p50 / p95 ms: {steps}")
     err.print(f"runtime {result['runtime_s']} s")
 
 
