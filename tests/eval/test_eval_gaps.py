@@ -62,18 +62,23 @@ def test_the_service_uses_the_gap_settings_the_evaluation_reports(
     # chosen on the dev questions of `cx-context eval gaps`.
     assert config == GapConfig(answer_threshold=services.settings.abstain_threshold)
     assert config.cluster_all is True
-    assert (config.cluster_distance, config.min_questions) == (0.3, 8)
-    assert (config.min_weakness, config.min_unfamiliar) == (0.2, 1.25)
+    assert (config.cluster_distance, config.min_questions) == (0.25, 6)
+    assert (config.min_weakness, config.min_unfamiliar) == (0.0, 1.25)
+    assert config.min_unsupported == 0.0
 
 
 def test_each_gap_threshold_is_a_setting(tmp_path: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path / "data", gap_min_weakness=1.5, gap_min_unfamiliar=0.5
+        data_dir=tmp_path / "data",
+        gap_min_weakness=1.5,
+        gap_min_unfamiliar=0.5,
+        gap_min_unsupported=0.75,
     )
     services = Services(settings)
     try:
         config = services.gap_finder.config
         assert (config.min_weakness, config.min_unfamiliar) == (1.5, 0.5)
+        assert config.min_unsupported == 0.75
     finally:
         services.close()
 

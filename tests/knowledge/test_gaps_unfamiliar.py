@@ -72,19 +72,27 @@ def test_missing_words_are_those_two_questions_use_and_the_article_does_not() ->
 
 
 def test_a_weak_group_is_a_gap_only_when_its_words_are_unfamiliar_too() -> None:
-    config = GapConfig(min_weakness=1.0, min_unfamiliar=1.25)
+    config = GapConfig(min_weakness=1.0, min_unfamiliar=1.25, min_unsupported=0.0)
 
-    assert is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=1.25)
-    assert not is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=1.0)
-    assert not is_gap(config, weakness=0.5, unanswered=0.0, unfamiliar=3.0)
+    assert is_gap(config, weakness=2.0, unanswered=0.0, unfamiliar=1.25, unsupported=0)
+    assert not is_gap(
+        config, weakness=2.0, unanswered=0.0, unfamiliar=1.0, unsupported=0
+    )
+    assert not is_gap(
+        config, weakness=0.5, unanswered=0.0, unfamiliar=3.0, unsupported=0
+    )
+    # A sentence of the article matches it as well as it does answered questions.
+    assert not is_gap(
+        config, weakness=2.0, unanswered=0.0, unfamiliar=3.0, unsupported=-0.5
+    )
     # Mostly unanswered: a gap whatever the words.
-    assert is_gap(config, weakness=0.0, unanswered=0.6, unfamiliar=0.0)
+    assert is_gap(config, weakness=0.0, unanswered=0.6, unfamiliar=0.0, unsupported=-1)
 
 
 def test_without_signals_every_clustered_group_is_a_gap() -> None:
     # Only the weak questions were clustered (`cluster_all` off).
     found = Candidates(
-        [], [], [], np.zeros((4, 2), dtype=np.float32), [[0, 1], [2, 3]], [], [], []
+        [], [], [], np.zeros((4, 2), dtype=np.float32), [[0, 1], [2, 3]], [], [], [], []
     )
     strict = GapConfig(cluster_all=False, min_weakness=9.0, min_unfamiliar=1.0)
 
@@ -138,6 +146,7 @@ def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
         min_questions=3,
         cluster_distance=0.6,
         min_weakness=-10.0,  # every cluster is weak enough: the words decide
+        min_unsupported=-10.0,
         min_unfamiliar=1.25,  # delivery: 0.5 words per question, contactless 2.25
     )
 

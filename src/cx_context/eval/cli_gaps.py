@@ -64,7 +64,8 @@ def gaps_command(
             f"defaults (cut {settings['cluster_distance']}, at least "
             f"{settings['min_questions']} questions, weakness "
             f"{settings['min_weakness']}, {settings['min_unfamiliar']} unfamiliar "
-            f"words per question), {chosen} on {settings['n_dev']} dev "
+            f"words per question, sentence support {settings['min_unsupported']} "
+            f"under the answered questions'), {chosen} on {settings['n_dev']} dev "
             "questions"
         )
     )

@@ -73,6 +73,7 @@ DISTANCES_ALL = (0.25, 0.3, 0.35)
 MIN_QUESTIONS_ALL = (5, 6, 8)
 WEAKNESS = tuple(x / 10 for x in range(31))
 UNFAMILIAR = tuple(x / 8 for x in range(25))  # words per question, 0 to 3
+UNSUPPORTED = tuple(x / 4 for x in range(-4, 17))  # interquartile ranges, -1 to 4
 HIT_RULE = (
     "a gap is matched to its most common intent (ties: first by name) and is a "
     "hit when that intent is uncovered"
@@ -201,6 +202,7 @@ def _same_choice(default: GapConfig, chosen: GapConfig) -> bool:
         and default.min_questions == chosen.min_questions
         and default.min_weakness == chosen.min_weakness
         and default.min_unfamiliar == chosen.min_unfamiliar
+        and default.min_unsupported == chosen.min_unsupported
     )
 
 
@@ -372,11 +374,13 @@ class GapEvaluation:
                     min_questions=n,
                     min_weakness=round(w, 2),
                     min_unfamiliar=round(x, 3),
+                    min_unsupported=s,
                 )
                 for d in DISTANCES_ALL
                 for n in MIN_QUESTIONS_ALL
                 for w in WEAKNESS
                 for x in UNFAMILIAR
+                for s in UNSUPPORTED
             ],
         )
         weak_config, _ = self._tune(
@@ -446,11 +450,13 @@ class GapEvaluation:
                 "min_questions": default.min_questions,
                 "min_weakness": default.min_weakness,
                 "min_unfamiliar": default.min_unfamiliar,
+                "min_unsupported": default.min_unsupported,
                 "dev_choice": {
                     "cluster_distance": ours_config.cluster_distance,
                     "min_questions": ours_config.min_questions,
                     "min_weakness": ours_config.min_weakness,
                     "min_unfamiliar": ours_config.min_unfamiliar,
+                    "min_unsupported": ours_config.min_unsupported,
                 },
                 "defaults_are_dev_choice": _same_choice(default, ours_config),
                 "weak_only_cluster_distance": weak_config.cluster_distance,

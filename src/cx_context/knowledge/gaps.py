@@ -3,8 +3,10 @@
 The stored questions (redacted) that were not answered, or only weakly, are
 clustered by meaning; each cluster is a gap, named from its most typical
 questions, with the articles that came nearest and why they did not answer.
-A cluster is judged by its scores (how weakly it is answered) and by its words
-(how many words per question the articles it retrieved never use).
+A cluster is judged by its scores (how weakly it is answered), by its words
+(how many words per question the articles it retrieved never use) and by its
+sentence support (how closely the best single sentence of each question's
+article matches it).
 """
 
 import logging
@@ -25,6 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.knowledge.database import DocumentRow
 from cx_context.knowledge.embedding import Embedder, Vectors
+from cx_context.knowledge.gap_support import (
+    SentenceVectors,
+    sentence_support,
+    unsupported,
+)
 from cx_context.knowledge.questions import QuestionLog, StoredQuestion
 from cx_context.knowledge.vectorstore import Collection, VectorStore
 
@@ -41,32 +48,34 @@ class GapConfig:
     """How weak an answer must be to count, and how gaps are cut.
 
     `cluster_distance` is the average cosine distance at which two groups of
-    questions stop being merged. The defaults (cut 0.3, at least 8 questions,
-    weakness 0.2, 1.25 unfamiliar words per question, every question
-    clustered) are the
-    setting chosen by F1 on BANKING77 training questions (see `cx-context eval
-    gaps`), not on the reported ones; a gap needs 8 questions, so a log with
-    only a few questions per topic shows no gaps until `min_questions` is
-    lowered.
+    questions stop being merged. The defaults (cut 0.25, at least 6
+    questions, weakness 0, 1.25 unfamiliar words per question, sentence
+    support under the answered questions' median, every question clustered)
+    are the setting chosen by F1 on BANKING77 training questions (see
+    `cx-context eval gaps`), not on the reported ones; a gap needs 6
+    questions, so a log with only a few questions per topic shows no gaps
+    until `min_questions` is lowered.
     """
 
     answer_threshold: float = 0.45
     weak_margin: float = 0.1
-    cluster_distance: float = 0.3
-    min_questions: int = 8
+    cluster_distance: float = 0.25
+    min_questions: int = 6
     max_questions: int = 20_000
     examples: int = 3
     nearest_articles: int = 3
     # With `cluster_all`, every stored question is clustered and a cluster is
     # a gap when most of its questions went unanswered, or when its weakness
-    # (see `answer_weakness`) reaches `min_weakness` and the mean number of
+    # (see `answer_weakness`) reaches `min_weakness`, the mean number of
     # words per question the articles it retrieved never use (see
-    # `unfamiliar_words`) reaches `min_unfamiliar`; without it, only the weak
-    # questions are
-    # clustered and every cluster is a gap.
+    # `unfamiliar_words`) reaches `min_unfamiliar` and its lack of sentence
+    # support (see `gap_support.unsupported`) reaches `min_unsupported`;
+    # without it, only the weak questions are clustered and every cluster is
+    # a gap.
     cluster_all: bool = True
-    min_weakness: float = 0.2
+    min_weakness: float = 0.0
     min_unfamiliar: float = 1.25
+    min_unsupported: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.answer_threshold <= 1.0:
@@ -340,7 +349,11 @@ def unfamiliar_words(
 
 
 def is_gap(
-    config: GapConfig, weakness: float, unanswered: float, unfamiliar: float
+    config: GapConfig,
+    weakness: float,
+    unanswered: float,
+    unfamiliar: float,
+    unsupported: float,
 ) -> bool:
     """Whether a cluster of every question is a gap (see `GapConfig`)."""
     # A group most of whose questions went unanswered is a gap whatever its
@@ -348,7 +361,11 @@ def is_gap(
     # base) still shows its gaps.
     if unanswered > 0.5:
         return True
-    return weakness >= config.min_weakness and unfamiliar >= config.min_unfamiliar
+    return (
+        weakness >= config.min_weakness
+        and unfamiliar >= config.min_unfamiliar
+        and unsupported >= config.min_unsupported
+    )
 
 
 @dataclass(frozen=True)
@@ -356,7 +373,7 @@ class Candidates:
     """The clusters of a period's questions, and what decides which are gaps.
 
     `groups` index `questions` (the questions clustered) and `vectors`; the
-    three signals are per group, and empty when only weak questions were
+    four signals are per group, and empty when only weak questions were
     clustered (then every group is a gap).
     """
 
@@ -368,6 +385,7 @@ class Candidates:
     weakness: list[float]
     unanswered: list[float]
     unfamiliar: list[float]
+    unsupported: list[float]
     note: str | None = None
     # Each stored article's content words, read once for the signals and the
     # nearest articles' reasons.
@@ -379,14 +397,15 @@ class Candidates:
             return list(self.groups)
         return [
             group
-            for group, w, u, x in zip(
+            for group, w, u, x, s in zip(
                 self.groups,
                 self.weakness,
                 self.unanswered,
                 self.unfamiliar,
+                self.unsupported,
                 strict=True,
             )
-            if is_gap(config, w, u, x)
+            if is_gap(config, w, u, x, s)
         ]
 
 
@@ -446,6 +465,7 @@ class GapFinder:
         self._last_clusters: tuple[tuple[Any, ...], list[list[int]]] | None = None
         # Each article's content words, with the content hash they were read at.
         self._words: dict[str, tuple[str, set[str]]] = {}
+        self._sentences = SentenceVectors(embedder, sessions)
         # The finder serves concurrent requests; its caches change under this.
         self._lock = threading.Lock()
 
@@ -512,7 +532,7 @@ class GapFinder:
                 else "every question in this period was answered"
             )
             empty = np.empty((0, 0), dtype=np.float32)
-            return Candidates(asked, [], [], empty, [], [], [], [], note)
+            return Candidates(asked, [], [], empty, [], [], [], [], [], note)
         if progress:
             progress(f"embedding {len(clustered)} questions")
         vectors = self._embed(clustered)
@@ -523,10 +543,22 @@ class GapFinder:
         weakness: list[float] = []
         unanswered: list[float] = []
         unfamiliar: list[float] = []
+        lacking: list[float] = []
         if config.cluster_all:
             weakness = answer_weakness(clustered, groups)
             unanswered = unanswered_share(clustered, groups)
             unfamiliar = unfamiliar_words(clustered, groups, vocabularies)
+            if progress:
+                progress("reading the articles' sentences")
+            sentences = self._sentences.of(
+                {q.retrieved[0].document_id for q in clustered if q.retrieved}
+            )
+            lacking = unsupported(
+                clustered,
+                groups,
+                sentence_support(clustered, vectors, sentences),
+                [q.outcome not in UNANSWERED for q in clustered],
+            )
         return Candidates(
             asked,
             weak,
@@ -536,6 +568,7 @@ class GapFinder:
             weakness,
             unanswered,
             unfamiliar,
+            lacking,
             note,
             vocabularies,
         )
@@ -559,6 +592,7 @@ class GapFinder:
         if config.cluster_all:
             settings["min_weakness"] = config.min_weakness
             settings["min_unfamiliar"] = config.min_unfamiliar
+            settings["min_unsupported"] = config.min_unsupported
         found = self.candidates(since, until, progress, config)
         n_asked, n_weak = len(found.asked), len(found.weak)
         if not found.questions:

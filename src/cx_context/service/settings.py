@@ -99,8 +99,8 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=5, gt=0, le=50)
 
-    # Knowledge owners' reports. The gap cut, size and weakness were chosen on
-    # banking77 training questions (`cx-context eval gaps`), which reports
+    # Knowledge owners' reports. The gap cut, size and thresholds were chosen
+    # on banking77 training questions (`cx-context eval gaps`), which reports
     # these same defaults on the test questions.
     gap_weak_margin: float = Field(
         default=0.1,
@@ -109,13 +109,13 @@ class Settings(BaseSettings):
         description="Answered questions scoring under threshold + margin are weak.",
     )
     gap_cluster_distance: float = Field(
-        default=0.3,
+        default=0.25,
         gt=0.0,
         lt=2.0,
         description="Average cosine distance at which question groups stop merging.",
     )
     gap_min_questions: int = Field(
-        default=8, ge=2, description="Fewest questions a reported gap holds."
+        default=6, ge=2, description="Fewest questions a reported gap holds."
     )
     gap_cluster_all: bool = Field(
         default=True,
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         "(off: cluster only the weak questions).",
     )
     gap_min_weakness: float = Field(
-        default=0.2,
+        default=0.0,
         description="How weakly a group must be answered to be a gap "
         "(with gap_cluster_all).",
     )
@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         description="Words per question of a weakly answered group that the "
         "article each question retrieved first never uses, on average, for the "
         "group to be a gap (with gap_cluster_all).",
+    )
+    gap_min_unsupported: float = Field(
+        default=0.0,
+        description="How far the best single sentence of each question's first "
+        "article must match a group less closely than it does the typical "
+        "answered question (in interquartile ranges, on average) for the group "
+        "to be a gap (with gap_cluster_all).",
     )
     stale_after_days: int = Field(
         default=365, gt=0, description="Articles reviewed longer ago are stale."

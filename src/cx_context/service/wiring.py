@@ -326,6 +326,7 @@ class Services:
             cluster_all=self.settings.gap_cluster_all,
             min_weakness=self.settings.gap_min_weakness,
             min_unfamiliar=self.settings.gap_min_unfamiliar,
+            min_unsupported=self.settings.gap_min_unsupported,
         )
         return GapFinder(
             self.question_log, self.embedder, self.store, self.sessions, config
