@@ -157,6 +157,28 @@ def services(tmp_path: Path, redactor, embedder) -> Iterator[Services]:  # type:
     svc.close()
 
 
+@pytest.fixture
+def card_delivery(services: Services) -> Services:
+    """An empty store but for one article on card delivery, in two sentences."""
+    from cx_context.knowledge.adapters.base import Parsed
+    from cx_context.knowledge.records import KnowledgeDocument, Section
+
+    document = KnowledgeDocument(
+        id="card-delivery",
+        title="Card delivery",
+        body=[
+            Section(
+                heading="Delivery",
+                text="A new card arrives within 5 working days of ordering it. "
+                "You can track the delivery of your card in the app.",
+            )
+        ],
+        source="test",
+    )
+    assert services.ingestor.ingest_documents([Parsed(1, document)]).ok
+    return services
+
+
 @pytest.fixture(scope="session")
 def sample_services(tmp_path_factory, redactor, embedder) -> Iterator[Services]:  # type: ignore[no-untyped-def]
     """A store holding the bundled ABCD manual and dialogues; read-only for tests."""

@@ -1,13 +1,11 @@
 """Sentence support: the closest single sentence of the article a question got."""
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from conftest import make_services
 from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.gap_support import (
     SentenceVectors,
@@ -73,37 +71,17 @@ def test_a_group_is_unsupported_in_interquartile_ranges_of_the_answered() -> Non
     assert poor == pytest.approx((0.85 - 0.4) / 0.15)
 
 
-@pytest.fixture
-def delivery(tmp_path, redactor, embedder) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    svc = make_services(tmp_path / "data")
-    document = KnowledgeDocument(
-        id="card-delivery",
-        title="Card delivery",
-        body=[
-            Section(
-                heading="Delivery",
-                text="A new card arrives within 5 working days of ordering it. "
-                "You can track the delivery of your card in the app.",
-            )
-        ],
-        source="test",
-    )
-    assert svc.ingestor.ingest_documents([Parsed(1, document)]).ok
-    yield svc
-    svc.close()
-
-
 def test_sentences_are_embedded_once_per_version_of_an_article(
-    delivery: Services,
+    card_delivery: Services,
 ) -> None:
     calls: list[int] = []
 
     class Counting:
         def embed(self, texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
             calls.append(len(texts))
-            return delivery.embedder.embed(texts)
+            return card_delivery.embedder.embed(texts)
 
-    sentences = SentenceVectors(Counting(), delivery.sessions)  # type: ignore[arg-type]
+    sentences = SentenceVectors(Counting(), card_delivery.sessions)  # type: ignore[arg-type]
 
     first = sentences.of({"card-delivery", "gone"})
     again = sentences.of({"card-delivery"})
@@ -117,13 +95,13 @@ def test_sentences_are_embedded_once_per_version_of_an_article(
         body=[Section(heading="Delivery", text="Cards arrive in 3 days.")],
         source="test",
     )
-    assert delivery.ingestor.ingest_documents([Parsed(1, changed)]).ok
+    assert card_delivery.ingestor.ingest_documents([Parsed(1, changed)]).ok
     assert sentences.of({"card-delivery"})["card-delivery"].shape[0] == 1
     assert calls == [2, 1]
 
 
 def test_questions_a_sentence_says_are_supported_and_the_others_a_gap(
-    delivery: Services,
+    card_delivery: Services,
 ) -> None:
     said = [
         "How many working days until my new card arrives?",
@@ -138,9 +116,9 @@ def test_questions_a_sentence_says_are_supported_and_the_others_a_gap(
         "Deliver my card to my office address, please",
     ]
     for question in said + unsaid:
-        delivery.answerer.answer(question)
+        card_delivery.answerer.answer(question)
     loose = replace(
-        delivery.gap_finder.config,
+        card_delivery.gap_finder.config,
         min_questions=3,
         cluster_distance=0.4,
         min_weakness=-10.0,
@@ -148,8 +126,8 @@ def test_questions_a_sentence_says_are_supported_and_the_others_a_gap(
         min_unsupported=0.0,
     )
 
-    found = delivery.gap_finder.candidates(config=loose)
-    report = delivery.gap_finder.find(config=loose)
+    found = card_delivery.gap_finder.candidates(config=loose)
+    report = card_delivery.gap_finder.find(config=loose)
 
     # Both sets of questions retrieve the delivery article; only the first
     # finds a sentence of it that says nearly the same thing.
@@ -157,7 +135,9 @@ def test_questions_a_sentence_says_are_supported_and_the_others_a_gap(
     support = sentence_support(
         questions,
         found.vectors,
-        SentenceVectors(delivery.embedder, delivery.sessions).of({"card-delivery"}),
+        SentenceVectors(card_delivery.embedder, card_delivery.sessions).of(
+            {"card-delivery"}
+        ),
     )
     of = {q.question: value for q, value in zip(questions, support, strict=True)}
     assert min(of[q] for q in said) > max(of[q] for q in unsaid), of
@@ -168,4 +148,4 @@ def test_questions_a_sentence_says_are_supported_and_the_others_a_gap(
     assert report.settings["min_unsupported"] == 0.0
     # Supported as well as the answered questions are, it would not be a gap.
     stricter = replace(loose, min_unsupported=found.unsupported[0] + 0.01)
-    assert delivery.gap_finder.find(config=stricter).gaps == []
+    assert card_delivery.gap_finder.find(config=stricter).gaps == []

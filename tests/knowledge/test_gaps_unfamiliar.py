@@ -1,14 +1,11 @@
 """A weakly answered cluster is a gap only when it brings words of its own."""
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from conftest import make_services
-from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.gaps import (
     Candidates,
     GapConfig,
@@ -18,7 +15,6 @@ from cx_context.knowledge.gaps import (
     unfamiliar_words,
 )
 from cx_context.knowledge.questions import Retrieved, StoredQuestion
-from cx_context.knowledge.records import KnowledgeDocument, Section
 from cx_context.service.wiring import Services
 
 
@@ -104,28 +100,8 @@ def test_a_negative_min_unfamiliar_is_refused() -> None:
         GapConfig(min_unfamiliar=-0.5)
 
 
-@pytest.fixture
-def cards(tmp_path, redactor, embedder) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    svc = make_services(tmp_path / "data")
-    document = KnowledgeDocument(
-        id="card-delivery",
-        title="Card delivery",
-        body=[
-            Section(
-                heading="Delivery",
-                text="A new card arrives within 5 working days of ordering it. "
-                "You can track the delivery of your card in the app.",
-            )
-        ],
-        source="test",
-    )
-    assert svc.ingestor.ingest_documents([Parsed(1, document)]).ok
-    yield svc
-    svc.close()
-
-
 def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
-    cards: Services,
+    card_delivery: Services,
 ) -> None:
     delivery = [
         "When will my new card arrive?",
@@ -140,9 +116,9 @@ def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
         "Contactless stopped working on my card",
     ]
     for question in delivery + contactless:
-        cards.answerer.answer(question)
+        card_delivery.answerer.answer(question)
     loose = replace(
-        cards.gap_finder.config,
+        card_delivery.gap_finder.config,
         min_questions=3,
         cluster_distance=0.6,
         min_weakness=-10.0,  # every cluster is weak enough: the words decide
@@ -150,10 +126,10 @@ def test_the_finder_keeps_the_cluster_whose_words_the_article_lacks(
         min_unfamiliar=1.25,  # delivery: 0.5 words per question, contactless 2.25
     )
 
-    found = cards.gap_finder.candidates(config=loose)
-    report = cards.gap_finder.find(config=loose)
+    found = card_delivery.gap_finder.candidates(config=loose)
+    report = card_delivery.gap_finder.find(config=loose)
 
-    asked = {q.id: q.question for q in cards.question_log.between()}
+    asked = {q.id: q.question for q in card_delivery.question_log.between()}
     reported = {asked[i] for gap in report.gaps for i in gap.question_ids}
     assert reported & set(contactless), found
     assert not reported & set(delivery)
