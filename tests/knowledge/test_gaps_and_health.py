@@ -110,6 +110,57 @@ def test_two_articles_that_disagree_on_the_refund_window_are_a_conflict(
     )
 
 
+def test_articles_that_each_list_both_values_do_not_conflict(
+    services: Services,
+) -> None:
+    tiers = (
+        "Gold members can return an item within 90 days of purchase.\n"
+        "Bronze members can return an item within 30 days of purchase."
+    )
+    for doc_id, title in (("store-returns", "Store returns"), ("web-returns", "Web")):
+        document = _document(doc_id, title, "Returns by membership", tiers, None)
+        assert services.ingestor.ingest_documents([document]).ok
+    conflict = _document(
+        "old-returns",
+        "Old returns page",
+        "Returns",
+        "Gold members can return an item within 60 days of purchase.",
+        None,
+    )
+    assert services.ingestor.ingest_documents([conflict]).ok
+
+    conflicts = services.content_health.report().conflicts
+
+    # Gold 90 days beside bronze 30 days in the same article is two tiers, not a
+    # contradiction; the old page's 60 days for gold is one, against both.
+    values = {frozenset(c["documents"]) for c in conflicts}
+    assert values == {frozenset({"90 days", "60 days"})}, conflicts
+    (found,) = conflicts
+    assert found["pairs"] == 2
+    assert sorted(found["documents"]["90 days"]) == ["store-returns", "web-returns"]
+    assert found["documents"]["60 days"] == ["old-returns"]
+
+
+def test_one_sentence_said_with_two_values_by_many_articles_is_one_conflict(
+    services: Services,
+) -> None:
+    for doc_id in ("boots", "jackets", "jeans"):
+        text = f"Read through the list of 8 options. Questions about {doc_id}."
+        document = _document(doc_id, f"{doc_id} FAQ", "Answer", text, None)
+        assert services.ingestor.ingest_documents([document]).ok
+    for doc_id in ("pricing", "timing"):
+        text = "Read through the list of 4 options. Storewide questions."
+        document = _document(doc_id, f"{doc_id} FAQ", "Answer", text, None)
+        assert services.ingestor.ingest_documents([document]).ok
+
+    conflicts = services.content_health.report().conflicts
+
+    (found,) = conflicts
+    assert found["pairs"] == 6
+    assert sorted(found["documents"]["8 options"]) == ["boots", "jackets", "jeans"]
+    assert sorted(found["documents"]["4 options"]) == ["pricing", "timing"]
+
+
 def test_stale_and_never_reviewed_articles_are_listed_apart(shop: Services) -> None:
     report = shop.content_health.report()
 

@@ -280,15 +280,29 @@ class ContentHealth:
         masked = self._embedder.embed([mask_quantities(s) for _, s, _ in stated])
         docs = [str(hits[i].metadata.get("document_id", "")) for i, _, _ in stated]
         similarity = masked @ masked.T
-        rows, cols = np.nonzero(similarity >= config.conflict_similarity)
+        alike = similarity >= config.conflict_similarity
+        rows, cols = np.nonzero(alike)
         conflicts: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
+
+        def also_says(document: str, other: int) -> bool:
+            """Whether `document` states sentence `other` too, value and all."""
+            return any(
+                docs[mine] == document and _agreement(stated[mine][2], stated[other][2])
+                for mine in np.nonzero(alike[other])[0]
+            )
+
         for row, col in zip(rows, cols, strict=True):
             a, b = int(row), int(col)
             if a >= b or docs[a] == docs[b]:
                 continue
             differ = _disagreement(stated[a][2], stated[b][2])
             if differ is None:
+                continue
+            # An article that says the other's sentence as well, with its
+            # value, lists both cases (one per membership tier, say): the two
+            # values stand side by side in it, so they do not contradict.
+            if also_says(docs[a], b) or also_says(docs[b], a):
                 continue
             pair = (hits[stated[a][0]].chunk_id, hits[stated[b][0]].chunk_id)
             if pair in seen:
@@ -312,7 +326,7 @@ class ContentHealth:
                 }
             )
         conflicts.sort(key=lambda c: (-c["similarity"], c["a"]["chunk_id"]))
-        return conflicts
+        return _grouped(conflicts)
 
     def _quarantined(
         self, hits: Sequence[Hit], titles: dict[str, str]
@@ -416,6 +430,45 @@ def _sentences(text: str) -> list[str]:
             if piece.strip():
                 out.append(piece.strip())
     return out
+
+
+def _grouped(conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per sentence and pair of values, with every article behind it.
+
+    A sentence that several articles state with one value and several others
+    with another ("Read through the list of 8 options" in four FAQs, "of 4
+    options" in four others) is one disagreement, not sixteen: the first
+    pair stands for it, with how many pairs it stands for (`pairs`) and the
+    articles that state each value (`documents`).
+    """
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for conflict in conflicts:
+        a, b = conflict["a"], conflict["b"]
+        sides = sorted(
+            [
+                (mask_quantities(a["sentence"]).casefold(), a["value"]),
+                (mask_quantities(b["sentence"]).casefold(), b["value"]),
+            ]
+        )
+        key = (conflict["kind"], *sides[0], *sides[1])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {**conflict, "pairs": 0, "documents": {}}
+        group["pairs"] += 1
+        for side in (a, b):
+            documents = group["documents"].setdefault(side["value"], [])
+            if side["document_id"] not in documents:
+                documents.append(side["document_id"])
+    return list(groups.values())
+
+
+def _agreement(first: Sequence[Quantity], second: Sequence[Quantity]) -> bool:
+    """Whether the two say the same value of some kind and unit."""
+    return any(
+        a.kind == b.kind and a.unit == b.unit and a.value == b.value
+        for a in first
+        for b in second
+    )
 
 
 def _disagreement(

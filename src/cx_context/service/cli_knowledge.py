@@ -138,8 +138,11 @@ def health_command(
     )
     _list(
         "Conflicts",
-        [[c["kind"], _side(c["a"]), _side(c["b"])] for c in report["conflicts"]],
-        ["kind", "one article says", "another says"],
+        [
+            [c["kind"], _side(c["a"]), _side(c["b"]), str(c["pairs"])]
+            for c in report["conflicts"]
+        ],
+        ["kind", "one article says", "another says", "article pairs"],
         "none found",
     )
     _list(

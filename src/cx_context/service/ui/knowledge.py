@@ -108,9 +108,27 @@ def _passage(side: dict[str, Any]) -> str:
     )
 
 
+def _sayers(conflict: dict[str, Any]) -> str:
+    """Which articles state each value, when more than the two shown do."""
+    documents: dict[str, list[str]] = conflict.get("documents", {})
+    if conflict.get("pairs", 1) <= 1:
+        return "these two"
+    return "<br>".join(
+        f"<span class='warn'>{escape(value)}</span>: {len(ids)} "
+        f"({escape(', '.join(ids))})"
+        for value, ids in documents.items()
+    )
+
+
 def _health_sections(health: dict[str, Any]) -> str:
     conflicts = table(
-        ["kind", "one article says", "another says", "similarity"],
+        [
+            "kind",
+            "one article says",
+            "another says",
+            "articles saying each",
+            "similarity",
+        ],
         [
             [
                 escape(c["kind"]),
@@ -118,12 +136,13 @@ def _health_sections(health: dict[str, Any]) -> str:
                 + f"<span class='warn'>{escape(c['a']['value'])}</span>",
                 _passage(c["b"])
                 + f"<span class='warn'>{escape(c['b']['value'])}</span>",
+                _sayers(c),
                 f"{c['similarity']:.2f}",
             ]
             for c in health["conflicts"][:_SHOWN]
         ],
         "No conflicting numbers, dates, durations or amounts found.",
-        numeric=(3,),
+        numeric=(4,),
         css_id="conflicts",
     )
     stale = table(
