@@ -109,3 +109,21 @@ def test_a_wider_window_counts_the_late_contact_as_a_repeat():
     )
 
     assert timeline.entries[-1].repeat_of == "bot-1"
+
+
+def test_an_offer_to_escalate_is_not_a_handoff_but_an_escalation_is():
+    offered = _contact(
+        "chat-2",
+        "chat",
+        0,
+        [
+            ("customer", "I want to return these jeans"),
+            ("agent", "I can escalate to my manager if you'd like"),
+            ("customer", "yes please"),
+            ("agent", "I have escalated this to my manager."),
+        ],
+    )
+
+    timeline = build_timeline("p-1", [offered], [])
+
+    assert [(h.kind, h.turn) for h in timeline.handoffs] == [("agent_transfer", 4)]

@@ -9,10 +9,13 @@ from typing import Any
 from cx_context.context.records import CaseView
 from cx_context.knowledge.catalog import StoredInteraction
 
-# Words a system or agent turn uses when a conversation is passed on.
-_TRANSFER = re.compile(
-    r"\b(transferr?(?:ed|ing)?|put(?:ting)? you through|escalat(?:e|ed|ing)"
-    r"|hand(?:ed|ing)? (?:you )?over|connect(?:ed|ing)? you (?:to|with))\b",
+# Words a handler uses when it passes the customer on. An offer ("I can
+# escalate to my manager if you'd like") is not a transfer. The scorecard's
+# transfer checks read the same words, so both count the same handoffs.
+ANNOUNCED_TRANSFER = re.compile(
+    r"\b(?:transferr?(?:ed|ing)? you|i(?:'ll| will) transfer|put(?:ting)? you through"
+    r"|hand(?:ed|ing)? you (?:over|to)|connect(?:ed|ing)? you (?:to|with)"
+    r"|escalat(?:ed|ing) (?:this|you|your))\b",
     re.IGNORECASE,
 )
 # A later contact counts as a channel switch of the same journey only this soon.
@@ -90,7 +93,7 @@ def _in_conversation(interaction: StoredInteraction) -> list[Handoff]:
                     f"the bot handed over to an agent at turn {turn.number}",
                 )
             )
-        if speaker in {"agent", "system"} and _TRANSFER.search(turn.text):
+        if speaker in {"agent", "system"} and ANNOUNCED_TRANSFER.search(turn.text):
             found.append(
                 Handoff(
                     "agent_transfer",

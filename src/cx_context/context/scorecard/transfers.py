@@ -27,17 +27,11 @@ from itertools import pairwise
 from rapidfuzz import fuzz
 
 from cx_context.context.scorecard.data import Contact, ContactTurn
-from cx_context.context.timeline import CHANNEL_SWITCH_WINDOW
+from cx_context.context.timeline import ANNOUNCED_TRANSFER, CHANNEL_SWITCH_WINDOW
 
 HANDLERS = frozenset({"agent", "bot", "system"})
 DROPPED_OUTCOMES = frozenset({"abandoned", "dropped", "disconnected"})
 
-_ANNOUNCED = re.compile(
-    r"\b(?:transferr?(?:ed|ing)? you|i(?:'ll| will) transfer|put(?:ting)? you through"
-    r"|hand(?:ed|ing)? you (?:over|to)|connect(?:ed|ing)? you (?:to|with)"
-    r"|escalat(?:ed|ing) (?:this|you|your))\b",
-    re.IGNORECASE,
-)
 _ASKS_IDENTITY = re.compile(
     r"\b(?:verify|confirm|check)\b[^.?!]{0,30}\b(?:identity|who you are)\b"
     r"|\b(?:what(?:'s| is)|can i (?:have|get)|could (?:i|you)[^.?!]{0,15}"
@@ -149,7 +143,7 @@ def _inside(contact: Contact, continued: bool) -> list[HandoffCheck]:
                     False,
                 )
             )
-        elif turn.speaker in HANDLERS and _ANNOUNCED.search(turn.text):
+        elif turn.speaker in HANDLERS and ANNOUNCED_TRANSFER.search(turn.text):
             rest = turns[index + 1 :]
             lands = [i for i, t in enumerate(rest) if t.speaker in {"agent", "bot"}]
             if not lands and continued:
