@@ -111,6 +111,20 @@ def test_a_partial_date_keeps_the_parts_that_were_said() -> None:
     assert dob_readings("25th December", TODAY) == [PartialDate(25, 12, None)]
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["1975-06-15", "1975/06/15", "1975.6.15", "19750615", "1975 6 15"],
+)
+def test_a_date_of_birth_written_year_first_is_read_year_month_day(
+    written: str,
+) -> None:
+    assert dob_readings(written, TODAY)[0] == PartialDate(15, 6, 1975)
+
+
+def test_an_iso_date_in_2000_keeps_its_month() -> None:
+    assert dob_readings("2000-06-05", TODAY) == [PartialDate(5, 6, 2000)]
+
+
 # Strong identifiers -------------------------------------------------------------
 
 
@@ -263,12 +277,99 @@ def test_a_threshold_above_every_confidence_accepts_nobody() -> None:
     assert resolution.candidates[0].party_id == "max"
 
 
+# Corroboration --------------------------------------------------------------------
+
+# A store of ten, where any one stored name is unique.
+SMALL = [
+    Profile(f"s-{i}", name, f"W{i} 0AB", dt.date(1975 + i, 6, 15))
+    for i, name in enumerate(
+        [
+            "Ottoline Featherstonehaugh",
+            "Katie Marshall",
+            "Max Savage",
+            "Sam Taylor",
+            "Ada Lovelace",
+            "John Smith",
+            "Mary Jones",
+            "Peter Parker",
+            "Li Wei",
+            "Olu Ade",
+        ]
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def small() -> IdentityResolver:
+    return IdentityResolver(SMALL, today=TODAY)
+
+
+def test_when_only_a_name_is_given_on_a_small_store_then_nobody_is_matched(
+    small: IdentityResolver,
+) -> None:
+    resolution = small.resolve(Claims.of(name="ottoline featherstonehaugh"))
+
+    assert resolution.status == "ambiguous"
+    assert resolution.party_id is None
+    assert resolution.candidates[0].party_id == "s-0"
+    # Confident that it is nobody else stored, but a name is no proof.
+    assert resolution.confidence >= DEFAULT_ACCEPT_THRESHOLD
+    assert resolution.held_back is not None
+    assert "needs 2 of name, postcode, dob to agree" in resolution.explanation()
+    assert "ottoline" not in resolution.explanation().lower()
+
+
+@pytest.mark.parametrize("resolver_of", ["small", "resolver"])
+def test_when_the_date_of_birth_disagrees_then_nobody_is_matched(
+    request: pytest.FixtureRequest, resolver_of: str
+) -> None:
+    resolver: IdentityResolver = request.getfixturevalue(resolver_of)
+    name, party = ("ottoline featherstonehaugh", "s-0")
+    postcode = "W0 0AB"
+    if resolver_of == "resolver":
+        name, party, postcode = ("Katie Marshall", "katie", "W2 0AB")
+
+    resolution = resolver.resolve(
+        Claims.of(name=name, postcode=postcode, dob="01/01/1990")
+    )
+
+    assert resolution.status == "ambiguous"
+    assert resolution.party_id is None
+    assert resolution.candidates[0].party_id == party
+    assert resolution.candidates[0].disagreeing == ("dob",)
+    assert "disagreeing: dob" in (resolution.held_back or "")
+
+
+@pytest.mark.parametrize(
+    "dob",
+    ["1975-06-15", "1975/06/15", "19750615", "15/06/1975", "15 June 1975"],
+)
+def test_a_name_and_a_date_of_birth_in_any_written_order_are_a_match(
+    small: IdentityResolver, dob: str
+) -> None:
+    resolution = small.resolve(Claims.of(name="ottoline featherstonehaugh", dob=dob))
+
+    assert resolution.status == "matched"
+    assert resolution.party_id == "s-0"
+    assert resolution.candidates[0].agreeing == ("name", "dob")
+    assert resolution.held_back is None
+
+
+def test_when_one_fact_is_required_then_a_name_alone_may_match() -> None:
+    lenient = IdentityResolver(SMALL, ResolverConfig(min_agreeing_facts=1), today=TODAY)
+
+    resolution = lenient.resolve(Claims.of(name="ottoline featherstonehaugh"))
+
+    assert resolution.status == "matched"
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "expected"),
     [
         ("accept_threshold", 1.5, "accept_threshold must be in"),
         ("prior_unknown", 0.0, "prior_unknown must be in"),
         ("max_candidates", 0, "max_candidates must be >= 1"),
+        ("min_agreeing_facts", 4, "min_agreeing_facts must be between 1 and 3"),
     ],
 )
 def test_when_a_setting_is_out_of_range_then_it_is_refused(

@@ -33,3 +33,13 @@ def test_identity_eval_reports_our_resolver_above_exact_matching() -> None:
     ours = result["systems"]["cx-context"]
     assert ours["top1_accuracy"] > result["systems"][BASELINE]["top1_accuracy"]
     assert ours["top1_accuracy"] >= 0.75
+    assert settings["corroboration"] == {"agreeing": 2, "disagreeing": 0}
+    ablations = result["ablations"]
+    assert set(ablations) == {"one-disagreement-allowed", "without-corroboration"}
+    for loose in ablations.values():
+        assert set(loose) == METRICS | {"rule", "accept_threshold", "dev"}
+        # At one threshold, the corroboration rule only ever withholds.
+        if loose["accept_threshold"] == settings["accept_threshold"]:
+            assert ours["false_accept_rate"] <= loose["false_accept_rate"]
+            assert ours["abstain_rate"] >= loose["abstain_rate"]
+    assert ablations["without-corroboration"]["rule"] is None

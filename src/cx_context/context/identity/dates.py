@@ -86,6 +86,8 @@ _TENS = {
     "ninety": 90,
 }
 _ORDINAL_SUFFIX = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+# A written date with the year first (ISO 8601, "1975/06/15"): always Y-M-D.
+_YEAR_FIRST = re.compile(r"^\s*(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\s*$")
 
 
 def dob_readings(text: str, today: dt.date | None = None) -> list[PartialDate]:
@@ -93,9 +95,14 @@ def dob_readings(text: str, today: dt.date | None = None) -> list[PartialDate]:
 
     "27th of the 9th 1979" -> 1979-09-27; "the third of march eighty two" ->
     1982-03-03; "07041 996" -> 1996-04-07; "25th December" -> day and month
-    only. Day-month-year order is assumed unless a month is named.
+    only; "1975-06-15" -> 1975-06-15. Day-month-year order is assumed unless a
+    month is named or the date is written year first.
     """
     today = today or dt.date.today()
+    if written := _YEAR_FIRST.match(text):
+        year, _, month, day = written.groups()
+        if 1 <= int(month) <= 12 and 1 <= int(day) <= 31 and _year(year, today):
+            return [PartialDate(int(day), int(month), int(year))]
     numbers, month = _numbers_and_month(text)
     readings: list[PartialDate] = []
     if month is not None:
@@ -217,6 +224,9 @@ def _from_numbers(numbers: list[str], today: dt.date) -> list[PartialDate]:
         years = _year(numbers[2].zfill(2)[-2:], today)
     day = small[0] if small and 1 <= small[0] <= 31 else None
     month = small[1] if len(small) > 1 and 1 <= small[1] <= 12 else None
+    if month is None and len(small) > 1 and small[0] <= 12 < small[1] <= 31:
+        # "1975 6 15": year first (or American order), so month before day.
+        day, month = small[1], small[0]
     if day is None and month is None and not years:
         return []
     return [PartialDate(day, month, year) for year in years] or [
@@ -237,4 +247,9 @@ def _from_digit_run(digits: str, today: dt.date) -> list[PartialDate]:
             if not (1 <= day <= 31 and 1 <= month <= 12):
                 continue
             readings.extend(PartialDate(day, month, y) for y in _year(tail, today))
+    # "19750615", as ISO 8601 writes a date without separators.
+    if len(digits) == 8:
+        year, month, day = _year(digits[:4], today), int(digits[4:6]), int(digits[6:])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            readings.extend(PartialDate(day, month, y) for y in year)
     return readings

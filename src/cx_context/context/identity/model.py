@@ -17,6 +17,15 @@ Utterance = tuple[str, ...]
 Status = Literal["matched", "ambiguous", "no_match"]
 Method = Literal["identifier", "probabilistic", "none"]
 
+FACTS: Mapping[str, tuple[str, ...]] = {
+    "name": ("first_name", "last_name"),
+    "postcode": ("postcode",),
+    "dob": ("dob",),
+}
+"""The independent facts a caller can state, and the compared fields of each."""
+AGREEING_LEVELS = frozenset({"exact", "fuzzy"})
+"""Levels at which a field states the profile's value, give or take a slip."""
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -111,6 +120,27 @@ class Candidate:
     weight: float
     fields: tuple[FieldMatch, ...]
 
+    @property
+    def agreeing(self) -> tuple[str, ...]:
+        """The facts (name, postcode, dob) stated and agreeing in every field."""
+        levels = {f.field: f.level for f in self.fields}
+        found = []
+        for fact, names in FACTS.items():
+            stated = [levels[n] for n in names if levels.get(n, "missing") != "missing"]
+            if stated and all(level in AGREEING_LEVELS for level in stated):
+                found.append(fact)
+        return tuple(found)
+
+    @property
+    def disagreeing(self) -> tuple[str, ...]:
+        """The facts with a field that disagrees with this party's value."""
+        levels = {f.field: f.level for f in self.fields}
+        return tuple(
+            fact
+            for fact, names in FACTS.items()
+            if any(levels.get(n) == "disagree" for n in names)
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "party_id": self.party_id,
@@ -125,10 +155,12 @@ class Resolution:
     """The outcome of resolving one contact's claims.
 
     `matched`: `party_id` is the one party accepted, with `confidence` at or
-    above the threshold. `ambiguous`: nobody was accepted, and `candidates`
-    ranks the parties worth an agent's question. `no_match`: nobody came close.
-    Nothing below the threshold is ever a match, so nothing below it may be
-    merged or linked automatically.
+    above the threshold and, from weak claims, corroborated (see
+    `IdentityResolver`). `ambiguous`: nobody was accepted, and `candidates`
+    ranks the parties worth an agent's question; `held_back` says why when the
+    top one had the confidence but not the corroboration. `no_match`: nobody
+    came close. Nothing below the threshold is ever a match, so nothing below
+    it may be merged or linked automatically.
     """
 
     status: Status
@@ -137,6 +169,8 @@ class Resolution:
     confidence: float
     threshold: float
     candidates: tuple[Candidate, ...] = ()
+    held_back: str | None = None
+    """Why a top candidate at or above the threshold was still not accepted."""
 
     @property
     def accepted(self) -> bool:
@@ -157,9 +191,10 @@ class Resolution:
             "ambiguous": "not accepted (ambiguous)",
             "no_match": "not accepted",
         }[self.status]
+        held_back = f" ({self.held_back})" if self.held_back else ""
         return (
             f"{verdict}: confidence {top.confidence:.3f} against threshold "
-            f"{self.threshold:.3f}; " + "; ".join(parts)
+            f"{self.threshold:.3f}{held_back}; " + "; ".join(parts)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +204,7 @@ class Resolution:
             "party_id": self.party_id,
             "confidence": round(self.confidence, 4),
             "threshold": self.threshold,
+            "held_back": self.held_back,
             "explanation": self.explanation(),
             "candidates": [c.to_dict() for c in self.candidates],
         }

@@ -7,6 +7,15 @@ Fellegi-Sunter style against the profiles a blocking index proposes, and the
 weights become a posterior confidence. Only a confidence at or above the
 threshold is a match; below it the caller gets a ranked candidate list or
 nothing, and nothing is merged or linked automatically.
+
+The posterior weighs coincidence: how likely a stranger is to say what a
+profile holds. It cannot weigh a caller who knows a customer's name, and on a
+small store a name that is rare there is near certain. So a match from weak
+claims must also be corroborated: at least `min_agreeing_facts` of name,
+postcode and date of birth agree with the profile, and no more than
+`max_disagreeing_facts` (none, by default) disagree. A
+candidate that has the confidence but not the corroboration is held back as
+ambiguous, with the reason, for an agent to ask one more question.
 """
 
 import datetime as dt
@@ -19,6 +28,7 @@ from cx_context.context.identity.compare import Level, ReadClaims
 from cx_context.context.identity.errors import InvalidConfigError
 from cx_context.context.identity.index import BlockingIndex
 from cx_context.context.identity.model import (
+    FACTS,
     Candidate,
     Claims,
     FieldMatch,
@@ -38,10 +48,11 @@ from cx_context.context.identity.weights import (
 logger = logging.getLogger(__name__)
 
 # Chosen on the development side of the EVI calls by `cx-context eval identity`
-# (see `cx_context.eval.identity.choose_threshold`): at most 1 in 200 callers
-# whose own profile was removed are accepted as somebody else, with top-1
-# accuracy within half a point of the best such threshold's.
-DEFAULT_ACCEPT_THRESHOLD = 0.993
+# (see `cx_context.eval.identity.choose_threshold`), with the default
+# corroboration rule: at most 1 in 200 callers whose own profile was removed
+# are accepted as somebody else, with top-1 accuracy within half a point of
+# the best such threshold's.
+DEFAULT_ACCEPT_THRESHOLD = 0.999
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class ResolverConfig:
     candidate_floor: the least confidence for a candidate to be listed.
     max_candidates: how many candidates a resolution lists at most.
     prior_unknown: the prior chance that a caller is in the store under nobody.
+    min_agreeing_facts: how many of name, postcode and date of birth must agree
+        with a profile before weak claims may match it automatically.
+    max_disagreeing_facts: how many of them may disagree with it and still
+        allow an automatic match.
     region: the region national phone numbers are read in.
     """
 
@@ -59,6 +74,8 @@ class ResolverConfig:
     candidate_floor: float = 0.01
     max_candidates: int = 5
     prior_unknown: float = 0.1
+    min_agreeing_facts: int = 2
+    max_disagreeing_facts: int = 0
     region: str = DEFAULT_REGION
     odds: Mapping[str, FieldOdds] = field(default_factory=lambda: DEFAULT_ODDS)
 
@@ -70,6 +87,16 @@ class ResolverConfig:
         if not 0.0 < self.prior_unknown < 1.0:
             raise InvalidConfigError(
                 f"prior_unknown must be in (0, 1); got {self.prior_unknown}"
+            )
+        if not 1 <= self.min_agreeing_facts <= len(FACTS):
+            raise InvalidConfigError(
+                f"min_agreeing_facts must be between 1 and {len(FACTS)} "
+                f"({', '.join(FACTS)}); got {self.min_agreeing_facts}"
+            )
+        if not 0 <= self.max_disagreeing_facts <= len(FACTS) - 1:
+            raise InvalidConfigError(
+                f"max_disagreeing_facts must be between 0 and {len(FACTS) - 1}; "
+                f"got {self.max_disagreeing_facts}"
             )
         if self.max_candidates < 1:
             raise InvalidConfigError(
@@ -182,17 +209,27 @@ class IdentityResolver:
             for pid, (total, levels), confidence in ranked[: self.config.max_candidates]
             if confidence >= self.config.candidate_floor
         )
-        top_pid, _, top_confidence = ranked[0]
+        top_pid, (top_total, top_levels), top_confidence = ranked[0]
+        top = Candidate(top_pid, top_confidence, top_total, self._explain(top_levels))
         threshold = self.config.accept_threshold
         logger.debug(
             "contact weighed against %d candidates; top confidence %.3f",
             len(pids),
             top_confidence,
         )
+        held_back = None
         if top_confidence >= threshold:
-            return Resolution(
-                "matched", "probabilistic", top_pid, top_confidence, threshold, listed
-            )
+            held_back = self.uncorroborated(top)
+            if held_back is None:
+                return Resolution(
+                    "matched",
+                    "probabilistic",
+                    top_pid,
+                    top_confidence,
+                    threshold,
+                    listed,
+                )
+            logger.debug("top candidate held back: %s", held_back)
         return Resolution(
             "ambiguous" if listed else "no_match",
             "probabilistic",
@@ -200,7 +237,31 @@ class IdentityResolver:
             top_confidence,
             threshold,
             listed,
+            held_back,
         )
+
+    def uncorroborated(self, candidate: Candidate) -> str | None:
+        """Why weak claims may not match `candidate` automatically, or None.
+
+        Independent of the confidence: at least `min_agreeing_facts` of name,
+        postcode and date of birth must agree with it, and at most
+        `max_disagreeing_facts` may disagree.
+        """
+        agreeing, disagreeing = candidate.agreeing, candidate.disagreeing
+        needed = self.config.min_agreeing_facts
+        allowed = self.config.max_disagreeing_facts
+        if len(disagreeing) <= allowed and len(agreeing) >= needed:
+            return None
+        limit = f"at most {allowed}" if allowed else "none"
+        rule = (
+            f"an automatic match needs {needed} of {', '.join(FACTS)} to agree "
+            f"and {limit} to disagree"
+        )
+        found = [
+            f"agreeing: {', '.join(agreeing) or 'none'}",
+            *([f"disagreeing: {', '.join(disagreeing)}"] if disagreeing else []),
+        ]
+        return f"{rule}; {'; '.join(found)}"
 
     def _score(self, pid: str, read: ReadClaims) -> tuple[float, list[Level]]:
         """The total weight of one candidate, and its level per field."""
