@@ -340,6 +340,19 @@ def test_when_the_date_of_birth_disagrees_then_nobody_is_matched(
     assert "disagreeing: dob" in (resolution.held_back or "")
 
 
+def test_a_name_with_a_wrong_date_of_birth_is_held_back_at_any_threshold() -> None:
+    lenient = IdentityResolver(SMALL, ResolverConfig(accept_threshold=0.5), today=TODAY)
+
+    resolution = lenient.resolve(
+        Claims.of(name="ottoline featherstonehaugh", dob="01/01/1990")
+    )
+
+    assert resolution.status == "ambiguous"
+    assert resolution.confidence >= 0.5
+    assert resolution.held_back is not None
+    assert "agreeing: name; disagreeing: dob" in resolution.held_back
+
+
 @pytest.mark.parametrize(
     "dob",
     ["1975-06-15", "1975/06/15", "19750615", "15/06/1975", "15 June 1975"],
