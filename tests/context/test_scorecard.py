@@ -76,8 +76,8 @@ def test_every_measure_has_its_known_value(estate):
         "unlinked": 1,
         "under 0.5": 0,
         "0.5 to 0.9": 0,
-        "0.9 to 0.993": 1,
-        "0.993 or more": 6,
+        "0.9 to 0.999": 1,
+        "0.999 or more": 6,
     }
 
     score = m["satisfaction_score"]

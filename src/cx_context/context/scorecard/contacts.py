@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cx_context.context.identity.resolver import DEFAULT_ACCEPT_THRESHOLD
 from cx_context.context.scorecard.data import Contact, EventFact
 from cx_context.context.scorecard.measures import Measure, percentile, share
 
@@ -12,7 +13,7 @@ from cx_context.context.scorecard.measures import Measure, percentile, share
 class ScorecardConfig:
     recontact_window: timedelta = timedelta(days=7)
     latency_bound: timedelta = timedelta(minutes=5)
-    accept_threshold: float = 0.993
+    accept_threshold: float = DEFAULT_ACCEPT_THRESHOLD
     min_records: int = 1
 
 
