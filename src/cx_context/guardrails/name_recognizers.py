@@ -4,6 +4,9 @@ Customers type names in lower case, after a title ("ms. wijtze"), or in a
 self-introduction ("this is crystal minh"). These recognizers read the cue
 and the tokens after it, using the tagger's parts of speech and a list of
 known English words (from the spaCy model's lemmatizer tables).
+
+Names written in other scripts (a Chinese name such as "刘德华", say) are out
+of reach of the English model and of these recognizers, and stay in the text.
 """
 
 import re

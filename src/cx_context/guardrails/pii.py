@@ -37,6 +37,7 @@ from cx_context.guardrails.recognizers import (
     conversation_recognizers,
     known_value_recognizers,
 )
+from cx_context.guardrails.text_folding import fold
 
 __all__ = [
     "CONTENT_POLICY",
@@ -209,8 +210,10 @@ class PiiRedactor:
             registry.load_predefined_recognizers(
                 nlp_engine=nlp_engine, languages=["en"]
             )
-            # Replaced by ConversationPhoneRecognizer, which knows our regions.
+            # Replaced by ConversationPhoneRecognizer, which knows our regions,
+            # and ConversationEmailRecognizer, which needs no public suffix.
             registry.remove_recognizer("PhoneRecognizer")
+            registry.remove_recognizer("EmailRecognizer")
         finally:
             presidio_logger.setLevel(level)
         known_words = _known_words(nlp_engine)
@@ -299,7 +302,8 @@ class PiiRedactor:
         With `speakers` (who said each text: "customer", "agent", "bot", ...)
         the texts are read as a conversation, and a customer's reply to a turn
         asking for an identifier is taken as that identifier (see
-        `identity_answers`).
+        `identity_answers`). Texts are read folded (`text_folding`): spans
+        are on the original text and cover any invisible characters inside.
         """
         if speakers is not None and len(speakers) != len(texts):
             raise InvalidTextError(
@@ -312,7 +316,16 @@ class PiiRedactor:
         ]
         self.check_policy(policy, known)
         try:
-            spans = self._detect(texts, policy, known, speakers)
+            folded = [fold(text) for text in texts]
+            known = [KnownValue(k.entity_type, fold(k.value).text) for k in known]
+            spans = [
+                text.original_spans(text_spans)
+                for text, text_spans in zip(
+                    folded,
+                    self._detect([f.text for f in folded], policy, known, speakers),
+                    strict=True,
+                )
+            ]
         except Exception as exc:
             raise self._failed(len(texts), exc) from exc
         counts: dict[str, int] = {}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from presidio_analyzer import RecognizerResult
 
+from cx_context.guardrails.email_recognizers import local_part
 from cx_context.guardrails.pseudonyms import DetectedSpan
 from cx_context.guardrails.recognizers import KnownValue
 
@@ -76,7 +77,7 @@ def harvest(
                     span.entity_type, value
                 )
             if span.entity_type == "EMAIL_ADDRESS" and "USERNAME" in entities:
-                local = value.split("@", 1)[0]
+                local = local_part(value)
                 if len(local) >= 4:
                     found[("USERNAME", local.casefold())] = KnownValue(
                         "USERNAME", local

@@ -1,15 +1,24 @@
 """Typed, numbered placeholders and the record of what each one replaced."""
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from cx_context.guardrails.email_recognizers import written_out
 
 # Entity types whose values are made of words that may be mentioned one at a time.
 WORDWISE = frozenset({"PERSON", "LOCATION", "STREET_ADDRESS"})
 
 
 def _normalize(entity_type: str, value: str) -> str:
+    # A value in fullwidth forms is the same value, and "jo [at] mail dot com"
+    # the same address as "jo@mail.com"; invisible characters are not word
+    # characters and go with the punctuation.
+    value = unicodedata.normalize("NFKC", value)
+    if entity_type == "EMAIL_ADDRESS":
+        value = written_out(value)
     if entity_type == "PHONE_NUMBER":
         return re.sub(r"\D", "", value)
     return re.sub(r"[\W_]+", "", value.casefold())

@@ -2,7 +2,8 @@
 
 Presidio's predefined recognizers cover emails, card numbers and the like, but
 not the order numbers, usernames, account ids, street addresses and the
-regional phone formats that fill contact-centre transcripts. Patterns with a
+regional phone formats that fill contact-centre transcripts, and its email
+recognizer drops addresses on private domains. Patterns with a
 weak shape score below the redaction threshold on their own and rely on
 context words ("order", "username") to be raised above it. Recognizers are
 kept in modules by concept: addresses, phones, names; identifiers and known
@@ -25,6 +26,10 @@ from cx_context.guardrails.address_recognizers import (
     DateOfBirthRecognizer,
     StreetAddressRecognizer,
     postcode_recognizer,
+)
+from cx_context.guardrails.email_recognizers import (
+    ConversationEmailRecognizer,
+    ObfuscatedEmailRecognizer,
 )
 from cx_context.guardrails.name_recognizers import (
     IntroducedNameRecognizer,
@@ -60,10 +65,12 @@ def id_recognizers(patterns: Sequence[IdPattern]) -> list[PatternRecognizer]:
 def conversation_recognizers(
     config: PiiConfig, known_words: frozenset[str]
 ) -> list[EntityRecognizer]:
-    """The recognizers added to Presidio's predefined set (whose phone
-    recognizer they replace)."""
+    """The recognizers added to Presidio's predefined set (whose phone and
+    email recognizers they replace)."""
     return [
         *id_recognizers(config.id_patterns),
+        ConversationEmailRecognizer(),
+        ObfuscatedEmailRecognizer(known_words),
         StreetAddressRecognizer(),
         postcode_recognizer(),
         DateOfBirthRecognizer(),
