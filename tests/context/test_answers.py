@@ -128,3 +128,45 @@ def test_an_empty_or_over_long_question_is_refused(
 ) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidQuestionError, match=message):
         sample_services.answerer.answer(question)
+
+
+def test_an_abstention_reports_the_score_that_decided_it(sample_services) -> None:  # type: ignore[no-untyped-def]
+    """The dense ranking's best passage may be one fusion left out; the
+    answer can only quote what retrieval returned, so that decides."""
+    from cx_context.context.answers import AnswerConfig, Answerer
+    from cx_context.knowledge.conversation import ConversationQuery, Turn
+
+    question = "my jeans don't fit, can I send them back?"
+    hybrid = sample_services.hybrid_retriever()
+    query = ConversationQuery.from_turns([Turn("user", question)], hybrid.entities)
+    result = hybrid.search(query, sample_services.answerer.config.k)
+    returned = max(p.score for p in result.passages)
+    assert result.signals.best_dense is not None
+    assert result.signals.best_dense > returned + 0.01  # the case under test
+    threshold = round((result.signals.best_dense + returned) / 2, 3)
+    answerer = Answerer(
+        sample_services.retriever,
+        sample_services.embedder,
+        sample_services.redactor,
+        sample_services.question_log,
+        AnswerConfig(threshold=threshold),
+        hybrid=sample_services.hybrid_retriever,
+    )
+
+    answer = answerer.answer(question)
+    shown = answer.to_dict()
+
+    assert answer.abstained
+    assert answer.best_score == pytest.approx(returned)
+    assert shown["best_score"] < shown["threshold"] == threshold
+    assert answer.reason == (
+        f"best retrieved passage similarity {shown['best_score']} is below "
+        f"the threshold {threshold}"
+    )
+
+
+def test_a_score_just_under_the_threshold_is_not_shown_as_reaching_it() -> None:
+    from cx_context.context.answers import shown
+
+    assert shown(0.44996) == 0.4499
+    assert shown(0.46) == 0.46

@@ -80,7 +80,7 @@ def test_streaming_sends_sentences_then_the_citations(bot: TestClient) -> None:
             "question",
             "not both",
         ),
-        ({}, "question", "either question or dialogue"),
+        ({}, "question", "no question given"),
     ],
 )
 def test_bad_input_is_a_problem_naming_what_was_wrong(
@@ -121,3 +121,57 @@ def test_an_unreachable_language_model_still_gets_a_sourced_answer(
     assert answer.citations
     assert answer.fallback == "model_error"
     assert "not used (model_error)" in (answer.reason or "")
+
+
+def test_no_question_and_no_dialogue_says_what_is_missing(bot: TestClient) -> None:
+    response = bot.post("/v1/answers", json={"k": 3})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "no question given" in detail
+    assert "not both" not in detail
+
+
+@pytest.mark.parametrize("turns", [51, 200, 5000])
+def test_a_dialogue_over_the_turn_limit_is_refused_with_one_limit_and_message(
+    bot: TestClient, turns: int
+) -> None:
+    dialogue = [{"speaker": "user", "text": "hi"}] * turns
+
+    response = bot.post("/v1/answers", json={"dialogue": dialogue})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["errors"] == [
+        {"field": "dialogue", "message": f"dialogue has {turns} turns, the limit is 50"}
+    ]
+
+
+def test_a_dialogue_at_the_turn_limit_is_answered(bot: TestClient) -> None:
+    dialogue = [{"speaker": "agent", "text": "How can I help?"}] * 49
+    dialogue.append({"speaker": "user", "text": REFUND})
+
+    response = bot.post("/v1/answers", json={"dialogue": dialogue})
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"qestion_typo": REFUND},
+        {"question": REFUND, "qestion_typo": "x"},
+        {"dialogue": [{"speaker": "user", "text": REFUND, "txet": "x"}]},
+    ],
+)
+def test_an_unknown_field_is_refused_by_name(
+    bot: TestClient, payload: dict[str, object]
+) -> None:
+    response = bot.post("/v1/answers", json=payload)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert any(f.endswith(("qestion_typo", "txet")) for f in fields), fields
+    assert "Extra inputs are not permitted" in response.json()["detail"]

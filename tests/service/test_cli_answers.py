@@ -53,3 +53,31 @@ def test_ask_answers_a_dialogue_and_names_a_bad_one(
     )
     assert code != 0
     assert "not both" in err
+
+
+def test_ask_with_no_question_says_what_is_missing(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "data"), "ask")
+
+    assert code != 0
+    assert "no question given" in err
+    assert "not both" not in err
+
+
+def test_ask_with_a_question_and_a_dialogue_says_not_both(
+    capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    dialogue = tmp_path / "dialogue.json"
+    dialogue.write_text(json.dumps([{"speaker": "U", "text": "refund?"}]))
+
+    code, _, err = run(
+        capsys,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "ask",
+        "refund?",
+        "--dialogue",
+        str(dialogue),
+    )
+
+    assert code != 0
+    assert "not both" in err

@@ -7,6 +7,7 @@ than the abstention threshold, the answer is an explicit abstention.
 """
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,9 @@ REFUSAL_TEXT = (
     "This question cannot be answered: it reads as an attempt to change how "
     "the assistant works rather than a question about our service."
 )
+# The most turns a dialogue to answer may have; only the last few are read
+# (`conversation_turns`), so a longer one is a client's mistake.
+MAX_DIALOGUE_TURNS = 50
 # The offline composer has no model and no prompt; the risk log says so.
 _VERSIONS_MODEL = "extractive"
 _VERSIONS_TEMPLATE = "extractive-answer/1"
@@ -98,9 +102,7 @@ class Answer:
             "abstained": self.abstained,
             "refused": self.refused,
             "reason": self.reason,
-            "best_score": None
-            if self.best_score is None
-            else round(self.best_score, 4),
+            "best_score": None if self.best_score is None else shown(self.best_score),
             "threshold": self.threshold,
             "confidence": None
             if self.confidence is None
@@ -135,7 +137,7 @@ class AnswerConfig:
     # The least can-answer score (knowledge.confidence) an answer needs;
     # None: the similarity threshold alone decides.
     answer_threshold: float | None = None
-    max_turns: int = 50
+    max_turns: int = MAX_DIALOGUE_TURNS
     conversation_turns: int = 6  # recent turns the model sees
 
     def __post_init__(self) -> None:
@@ -149,6 +151,21 @@ class AnswerConfig:
             raise ValueError(
                 f"answer_threshold must be in [0, 1], got {self.answer_threshold}"
             )
+
+
+def check_question_or_dialogue(question: bool, dialogue: bool) -> None:
+    """What is asked must be one question or one dialogue; say which is wrong."""
+    if question and dialogue:
+        raise InvalidQuestionError("give either a question or a dialogue, not both")
+    if not question and not dialogue:
+        raise InvalidQuestionError(
+            "no question given: give a question, or a dialogue whose last user "
+            "turn is the question"
+        )
+
+
+def too_many_turns(turns: int, limit: int = MAX_DIALOGUE_TURNS) -> str:
+    return f"dialogue has {turns} turns, the limit is {limit}"
 
 
 class Answerer:
@@ -215,11 +232,10 @@ class Answerer:
             if signals is None or query is None
             else self._confidence.score(signals, query.question)
         )
-        best = (
-            signals.best_dense
-            if signals is not None
-            else (passages[0].score if passages else None)
-        )
+        # The answer can only quote the passages retrieval returned, so the
+        # best of those decides; the dense ranking's own best (in `signals`,
+        # read by the can-answer score) may be a passage fusion left out.
+        best = max((p.score for p in passages), default=None)
         retrieved = [Retrieved(p.document_id, p.chunk_id, p.score) for p in passages]
         # Hybrid retrieval chooses which passages; the composer reads the one
         # closest in meaning first, as its sentences are quoted in that order.
@@ -232,10 +248,10 @@ class Answerer:
         reason = None
         if best is None or not passages:
             reason = "no knowledge passages match the filters"
-        elif best < threshold or not supporting:
+        elif not supporting:
             reason = (
-                f"best passage similarity {best:.3f} is below "
-                f"the threshold {threshold:.2f}"
+                f"best retrieved passage similarity {shown(best)} is below "
+                f"the threshold {threshold}"
             )
         elif (
             confidence is not None
@@ -342,8 +358,7 @@ class Answerer:
         self, question: str | None, dialogue: Sequence[Turn] | None
     ) -> list[Turn]:
         limit = self.config.max_question_chars
-        if (question is None) == (dialogue is None):
-            raise InvalidQuestionError("give either a question or a dialogue, not both")
+        check_question_or_dialogue(question is not None, dialogue is not None)
         if dialogue is None:
             assert question is not None
             turns = [Turn("user", question)]
@@ -351,8 +366,7 @@ class Answerer:
             turns = list(dialogue)
             if len(turns) > self.config.max_turns:
                 raise InvalidDialogueError(
-                    f"dialogue has {len(turns)} turns, the limit is "
-                    f"{self.config.max_turns}"
+                    too_many_turns(len(turns), self.config.max_turns)
                 )
             for position, turn in enumerate(turns, start=1):
                 if len(turn.text) > limit:
@@ -643,6 +657,15 @@ class _Draft:
     sentences: list[AnswerSentence]
     generator: str
     prompt: str | None  # None: composed offline, not yet checked
+
+
+def shown(score: float) -> float:
+    """A similarity to four places, cut rather than rounded.
+
+    Rounded, a score just under the threshold could read as equal to it next
+    to an abstention; cut, the number shown keeps the comparison's result.
+    """
+    return math.floor(score * 10_000) / 10_000
 
 
 def _citation(number: int, passage: Passage) -> Citation:

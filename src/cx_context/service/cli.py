@@ -272,7 +272,9 @@ def ask(
     as_json: JsonFlag = False,
 ) -> None:
     """Answer a question (or a dialogue) from the knowledge base, cited, or abstain."""
-    if (question is None) == (dialogue is None):
+    if question is None and dialogue is None:
+        raise CliError("no question given: give a QUESTION or --dialogue FILE")
+    if question is not None and dialogue is not None:
         raise CliError("give either a QUESTION or --dialogue FILE, not both")
     turns = None if dialogue is None else read_dialogue(dialogue)
     services = _services(ctx)

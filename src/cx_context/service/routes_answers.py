@@ -6,9 +6,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from cx_context.context.answers import Answer
+from cx_context.context.answers import (
+    MAX_DIALOGUE_TURNS,
+    Answer,
+    check_question_or_dialogue,
+    too_many_turns,
+)
 from cx_context.context.errors import InvalidQuestionError
 from cx_context.guardrails.output_checks import claims
 from cx_context.knowledge.conversation import Turn
@@ -30,6 +36,8 @@ AnswerDep = Annotated[
 
 
 class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     speaker: Literal["user", "customer", "agent", "bot", "system"] = Field(
         description="Who spoke: the customer (user, customer) or the service side."
     )
@@ -37,6 +45,10 @@ class TurnIn(BaseModel):
 
 
 class AnswerRequest(BaseModel):
+    # A misspelt field would otherwise be dropped and the request answered
+    # as if it had not been given.
+    model_config = ConfigDict(extra="forbid")
+
     question: str | None = Field(
         default=None,
         min_length=1,
@@ -45,10 +57,10 @@ class AnswerRequest(BaseModel):
     )
     dialogue: list[TurnIn] | None = Field(
         default=None,
-        max_length=200,
         description=(
-            "The conversation so far, oldest first; its last user turn is "
-            "answered, earlier turns say what it refers to. Instead of question."
+            "The conversation so far, oldest first, at most "
+            f"{MAX_DIALOGUE_TURNS} turns; its last user turn is answered, "
+            "earlier turns say what it refers to. Instead of question."
         ),
     )
     filters: dict[str, str | list[str]] | None = Field(
@@ -67,6 +79,15 @@ class AnswerRequest(BaseModel):
         description="Server-sent events: `sentence` events, then one `done` event "
         "with the citations.",
     )
+
+    @field_validator("dialogue", mode="before")
+    @classmethod
+    def _few_enough_turns(cls, value: Any) -> Any:
+        # Counted before the turns are read, with the answerer's own limit
+        # and words, so that a long dialogue costs no more than its parsing.
+        if isinstance(value, list) and len(value) > MAX_DIALOGUE_TURNS:
+            raise PydanticCustomError("too_long", too_many_turns(len(value)))
+        return value
 
 
 class CitationOut(BaseModel):
@@ -113,8 +134,7 @@ def post_answer(
 ) -> Any:
     # The answer is made (and checked) before the first byte, so that an
     # error is a problem document rather than a broken stream.
-    if (body.question is None) == (body.dialogue is None):
-        raise InvalidQuestionError("give either question or dialogue, not both")
+    check_question_or_dialogue(body.question is not None, body.dialogue is not None)
     if body.question is not None and not body.question.strip():
         raise InvalidQuestionError("question is empty")
     dialogue = (

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cx_context.context.drafts import draft_events
 from cx_context.service.auth import Principal, Role, require_roles
@@ -21,6 +21,9 @@ AgentDep = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.ADMIN))]
 
 
 class DraftRequest(BaseModel):
+    # A misspelt field would otherwise be dropped without a word.
+    model_config = ConfigDict(extra="forbid")
+
     interaction_id: str = Field(min_length=1, description="The conversation.")
     customer_id: str | None = Field(
         default=None,
