@@ -69,8 +69,93 @@ def test_a_streamed_draft_sends_its_checked_sentences_then_done(abcd: Services) 
     ]
     names = [name for name, _ in events]
     assert names[-1] == "done" and set(names[:-1]) == {"sentence"}
-    assert " ".join(data["text"] for name, data in events[:-1]) == plain["text"]
+    assert (
+        " ".join(
+            f"{data['text']} " + "".join(f"[{n}]" for n in data["citations"])
+            for name, data in events[:-1]
+        )
+        == plain["text"]
+    )
     assert events[-1][1]["output_check"]["decision"] == "allow"
+
+
+def test_each_streamed_draft_sentence_carries_its_own_citations(
+    abcd: Services,
+) -> None:
+    with api_client(abcd, "agent") as client:
+        response = client.post(
+            "/v1/drafts", json={"interaction_id": "abcd-3592", "stream": True}
+        )
+
+    assert response.status_code == 200, response.text
+    events = [
+        (
+            block.split("\n")[0].removeprefix("event: "),
+            json.loads(block.split("\n")[1][6:]),
+        )
+        for block in response.text.strip().split("\n\n")
+    ]
+    sentences = [data for name, data in events if name == "sentence"]
+    checked = events[-1][1]["output_check"]["sentences"]
+    assert len(sentences) == len(checked)
+    for sentence, check in zip(sentences, checked, strict=True):
+        assert sentence["index"] == check["index"]
+        assert sentence["citations"] == check["citations"]
+        assert sentence["citations"], sentence  # every composed sentence cites
+        assert "[" not in sentence["text"], sentence  # no marker of another
+    assert sentences[0]["text"].startswith("You told us:")
+
+
+def test_an_unknown_draft_field_is_refused_by_name(abcd: Services) -> None:
+    with api_client(abcd, "agent") as client:
+        response = client.post(
+            "/v1/drafts", json={"interaction_id": REFUND_CHAT, "strem": True}
+        )
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["strem"]
+
+
+def test_summary_and_wrapup_are_refused_once_ai_consent_is_withdrawn(
+    abcd: Services, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cx_context.context.records import ConsentIn
+
+    monkeypatch.setenv("CX_VAULT_KEY", TEST_VAULT_KEY)
+
+    chat = "abcd-3647"
+    owner = abcd.customers.customer_of(chat)
+    assert owner is not None
+    with api_client(abcd, "agent") as client:
+        # Made and stored while consent stands: the stored copy is not served.
+        assert client.get(f"/v1/interactions/{chat}/wrapup").status_code == 200
+        assert client.get(f"/v1/interactions/{chat}/summary").status_code == 200
+        abcd.customers.upsert_state(
+            owner,
+            consents=[
+                ConsentIn(
+                    purpose="ai_assistance",
+                    status="withdrawn",
+                    decided_at=datetime.now(UTC) - timedelta(minutes=1),
+                )
+            ],
+        )
+        summary = client.get(f"/v1/interactions/{chat}/summary")
+        wrapup = client.get(f"/v1/interactions/{chat}/wrapup")
+        draft = client.post("/v1/drafts", json={"interaction_id": chat})
+
+    for response in (summary, wrapup, draft):
+        assert response.status_code == 409, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "withdrawn AI-assistance consent" in response.json()["detail"]
+    assert owner in summary.json()["detail"]
+    assert "no wrap-up" in wrapup.json()["detail"]
+    data = str(abcd.settings.data_dir)
+    for command in ("summarize", "wrapup"):
+        code, out, err = _run(capsys, "--data-dir", data, command, chat)
+        assert code != 0
+        assert "withdrawn AI-assistance consent" in err
+        assert out == ""
 
 
 def test_bad_requests_get_problem_documents(abcd: Services) -> None:

@@ -128,6 +128,7 @@ class AgentSummaries:
     ) -> dict[str, Any]:
         """The interaction's wrap-up, kept with it and recomputed when it changes."""
         interaction = self._interaction(interaction_id)
+        self._summarizer.require_consent(interaction_id, "wrap-up")
         owner = self._customers.customer_of(interaction_id)
         cases = self._customers.get(owner).open_cases if owner else []
         llm = self._llm

@@ -26,7 +26,7 @@ from cx_context.context.records import CaseView, CustomerView, Purpose
 from cx_context.context.summaries import Field, summarize_interaction
 from cx_context.context.text import sentences
 from cx_context.guardrails.decisions import Decision
-from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
+from cx_context.guardrails.output_checks import OutputChecker, SourcePassage, claims
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.riskrecords import Actor
 from cx_context.knowledge.catalog import StoredInteraction
@@ -81,9 +81,6 @@ class Draft:
     prompt: str = "none"
     output_check: dict[str, Any] | None = None
     fallback_reason: str | None = None
-
-    def sentences(self) -> list[str]:
-        return [s for s in sentences(self.text) if s.strip()]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -328,8 +325,13 @@ def draft_events(draft: Draft) -> Iterator[tuple[str, dict[str, Any]]]:
     Generated text is checked whole before any of it leaves, so the sentences
     stream once the check has passed (or the composed draft took its place).
     """
-    for index, sentence in enumerate(draft.sentences(), start=1):
-        yield "sentence", {"index": index, "text": sentence}
+    # Read as the output check reads it: each sentence with the markers that
+    # follow it, so that the events and `output_check.sentences` agree.
+    for index, claim in enumerate(claims(draft.text), start=1):
+        yield (
+            "sentence",
+            {"index": index, "text": claim.text, "citations": list(claim.citations)},
+        )
     body = draft.to_dict()
     body.pop("text")
     yield "done", body

@@ -12,9 +12,9 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from cx_context.context.errors import NotFoundError
+from cx_context.context.errors import ConflictError, NotFoundError
 from cx_context.context.text import sentences, without_channel_noise, word_count
 from cx_context.guardrails.decisions import Decision
 from cx_context.guardrails.output_checks import OutputChecker, SourcePassage
@@ -24,6 +24,18 @@ logger = logging.getLogger(__name__)
 
 
 GENERATOR = "extractive-v2"
+
+
+class ConsentWithdrawnError(ConflictError):
+    """AI output asked for from a conversation whose customer withdrew consent."""
+
+
+class ConsentLookup(Protocol):
+    """What the customer record says about using a conversation for AI output."""
+
+    def interaction_allows_ai(self, interaction_id: str) -> bool: ...
+
+    def customer_of(self, interaction_id: str) -> str | None: ...
 
 
 class Field(StrEnum):
@@ -296,8 +308,12 @@ class Summarizer:
         max_actions: int = 4,
         max_problems: int = 2,
         checker: OutputChecker | None = None,
+        consent: ConsentLookup | None = None,
     ) -> None:
+        """`consent`, the customer record, refuses a summary of a conversation
+        whose customer withdrew AI-assistance consent; without it, none is."""
         self._catalog = catalog
+        self._consent = consent
         self._checker = checker
         self._max_actions = max_actions
         self._max_problems = max_problems
@@ -306,8 +322,20 @@ class Summarizer:
         interaction = self._catalog.interaction(interaction_id)
         if interaction is None:
             raise NotFoundError(f"no interaction with id {interaction_id!r}")
+        self.require_consent(interaction_id, "summary")
         summary = self.summarize_stored(interaction)
         return self.checked(summary, interaction) if self._checker else summary
+
+    def require_consent(self, interaction_id: str, output: str) -> None:
+        """Refuse `output` (a summary, a wrap-up) of a conversation whose
+        customer withdrew AI-assistance consent, as drafts are refused."""
+        if self._consent is None or self._consent.interaction_allows_ai(interaction_id):
+            return
+        customer = self._consent.customer_of(interaction_id)
+        raise ConsentWithdrawnError(
+            f"customer {customer} has withdrawn AI-assistance consent; no "
+            f"{output} is made of their conversation {interaction_id!r}"
+        )
 
     def checked(self, summary: Summary, interaction: StoredInteraction) -> Summary:
         """The summary after the output check; withheld whole unless it passes.

@@ -349,7 +349,9 @@ class Services:
 
     @cached_property
     def summarizer(self) -> Summarizer:
-        return Summarizer(self.catalog, checker=self.output_checker)
+        return Summarizer(
+            self.catalog, checker=self.output_checker, consent=self.customers
+        )
 
     @cached_property
     def agent_summaries(self) -> AgentSummaries:
