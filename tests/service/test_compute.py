@@ -135,3 +135,69 @@ def test_warm_up_compute_warms_every_thread_of_the_shared_pool(tmp_path: Path) -
         tenant.close()
     finally:
         services.close()
+
+
+def test_bulk_work_holds_at_most_its_share_and_questions_still_run() -> None:
+    pool = ComputePool(4)
+    release = threading.Event()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def bulk() -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(timeout=30)
+        with lock:
+            running -= 1
+        return "ingested"
+
+    async def scenario() -> tuple[list[str], str, bool]:
+        ingests = [asyncio.ensure_future(pool.run_bulk(bulk)) for _ in range(5)]
+        await asyncio.sleep(0.2)
+        # Every bulk request is in (two running, three waiting), and a
+        # question still gets a thread at once.
+        answer = await asyncio.wait_for(pool.run(lambda: "answered"), timeout=5)
+        still_waiting = not any(task.done() for task in ingests)
+        release.set()
+        return list(await asyncio.gather(*ingests)), answer, still_waiting
+
+    try:
+        assert pool.bulk_threads == 2
+        ingested, answer, still_waiting = asyncio.run(scenario())
+        assert answer == "answered" and still_waiting
+        assert ingested == ["ingested"] * 5
+        assert most == 2
+    finally:
+        release.set()
+        pool.close()
+
+
+def test_a_bulk_request_gone_while_waiting_gives_up_its_place() -> None:
+    pool = ComputePool(2, bulk_threads=1)
+    release = threading.Event()
+
+    async def scenario() -> str:
+        first = asyncio.ensure_future(pool.run_bulk(release.wait, 30))
+        await asyncio.sleep(0.1)
+        gone = asyncio.ensure_future(pool.run_bulk(lambda: "never"))
+        await asyncio.sleep(0.1)
+        gone.cancel()
+        release.set()
+        await first
+        # The place the cancelled request waited for went back to the pool.
+        return await asyncio.wait_for(pool.run_bulk(lambda: "next"), timeout=5)
+
+    try:
+        assert asyncio.run(scenario()) == "next"
+    finally:
+        release.set()
+        pool.close()
+
+
+def test_the_bulk_share_must_fit_the_pool() -> None:
+    with pytest.raises(ValueError, match="bulk_threads must be between 1 and"):
+        ComputePool(2, bulk_threads=3)
+    assert ComputePool(1).bulk_threads == 1

@@ -38,7 +38,7 @@ from cx_context.service.auth import (
     access_denied,
     require_roles,
 )
-from cx_context.service.compute import on_compute_threads
+from cx_context.service.compute import on_bulk_compute_threads
 from cx_context.service.limits import install_limits
 from cx_context.service.metrics import install_metrics, observe_request
 from cx_context.service.problems import batch_response, problem
@@ -261,7 +261,7 @@ def create_app(services: Services) -> FastAPI:
         summary="Ingest a batch of knowledge documents",
         dependencies=[Depends(require_roles(Role.KNOWLEDGE_OWNER, Role.ADMIN))],
     )
-    @on_compute_threads
+    @on_bulk_compute_threads
     def post_knowledge(
         request: Request, batch: DocumentBatch, services: ServicesDep
     ) -> Response:
@@ -286,7 +286,7 @@ def create_app(services: Services) -> FastAPI:
         summary="Ingest a batch of interactions",
         dependencies=[Depends(require_roles(Role.AGENT, Role.BOT, Role.ADMIN))],
     )
-    @on_compute_threads
+    @on_bulk_compute_threads
     def post_interactions(
         request: Request, batch: InteractionBatch, services: ServicesDep
     ) -> Response:
