@@ -238,3 +238,43 @@ def test_a_voice_call_keeps_no_spoken_postcode_or_birth_date(services) -> None: 
         assert spoken not in stored
     assert "<POSTCODE_1>" in stored and "<DATE_OF_BIRTH_1>" in stored
     assert "need a refund" in stored
+
+
+def test_concurrent_ingests_of_one_id_leave_one_whole_version(record_services) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cx_context.knowledge.doctor import StoreDoctor
+
+    services = record_services
+    writers = 10
+    start = threading.Barrier(writers)
+
+    def ingest(n: int):  # type: ignore[no-untyped-def]
+        record = _interaction(
+            "race-1",
+            f"Hello, my order {n} arrived broken.",
+            f"Sorry about that, version {n}: a replacement is on its way.",
+        )
+        parsed = _parsed(Interaction, [record])
+        start.wait()
+        return services.ingestor.ingest_interactions(parsed)
+
+    with ThreadPoolExecutor(writers) as pool:
+        reports = list(pool.map(ingest, range(writers)))
+
+    outcomes = [r.records[0].outcome for r in reports]
+    assert outcomes.count(Outcome.ADDED) == 1, outcomes
+    assert outcomes.count(Outcome.REPLACED) == writers - 1, outcomes
+    check = StoreDoctor(services.sessions, services.store).check()
+    assert check.consistent, check.to_dict()
+    with services.sessions() as session:
+        row = session.get(InteractionRow, "race-1")
+    assert row is not None
+    hits = [
+        h
+        for h in services.store.all(Collection.INTERACTIONS)
+        if h.metadata.get("record_id") == "race-1"
+    ]
+    assert len(hits) == row.chunk_count > 0
+    assert {h.metadata["content_hash"] for h in hits} == {row.content_hash}

@@ -11,11 +11,21 @@ Order of work for one batch of records:
 4. Per record: write the new chunks, drop the chunks of its older versions,
    then commit its row. A crash at any point leaves a state that the next run
    of the same input repairs, because the row's hash only changes last.
+
+Two ingests of the same record id at once (two requests with different text
+for one interaction) write one after the other: step 4 runs under a lock of
+that id, and reads the stored hash again inside it, so each request reports
+what it did to the record as it found it, and the stores end with one version
+whole. The lock holds within one process; on PostgreSQL it is also a
+transaction-scoped advisory lock, which holds across worker processes and
+hosts. With SQLite, processes that share one data directory are not kept
+apart: run one service process per SQLite data directory.
 """
 
 import hashlib
 import json
 import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +34,7 @@ from enum import StrEnum
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cx_context.guardrails import (
@@ -174,6 +184,16 @@ class _Prepared:
 
 
 Progress = Callable[[int], None]
+
+# Writes of one record id are serialized by one of these, chosen by the id's
+# hash: a fixed set, so that memory does not grow with the ids ever seen.
+_WRITE_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _record_key(collection: Collection, record_id: str) -> int:
+    """A signed 64-bit number for a record, as PostgreSQL advisory locks take."""
+    digest = hashlib.sha256(f"{collection.value}\0{record_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 T = TypeVar("T")
@@ -452,13 +472,33 @@ class Ingestor:
         report: IngestReport,
     ) -> RecordOutcome:
         written = False
+        key = _record_key(collection, entry.record_id)
+        row_type = type(entry.row)
         try:
-            self._store.upsert(collection, entry.chunks, vectors)
-            written = True
-            removed = self._store.delete_other_versions(
-                collection, entry.record_id, entry.content_hash
-            )
-            with self._sessions.begin() as session:
+            with (
+                _WRITE_LOCKS[key % len(_WRITE_LOCKS)],
+                self._sessions.begin() as session,
+            ):
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(select(func.pg_advisory_xact_lock(key)))
+                # Another ingest of this id may have written since the batch
+                # read the stored hashes.
+                stored = session.scalar(
+                    select(row_type.content_hash).where(row_type.id == entry.record_id)
+                )
+                if stored == entry.content_hash:
+                    return RecordOutcome(
+                        entry.position,
+                        entry.record_id,
+                        Outcome.UNCHANGED,
+                        unit=entry.unit,
+                    )
+                entry.replaces = stored is not None
+                self._store.upsert(collection, entry.chunks, vectors)
+                written = True
+                removed = self._store.delete_other_versions(
+                    collection, entry.record_id, entry.content_hash
+                )
                 session.merge(entry.row)
                 if self._vault is not None and collection is Collection.INTERACTIONS:
                     self._vault.replace(session, entry.record_id, entry.pseudonyms)
