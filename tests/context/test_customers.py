@@ -212,3 +212,109 @@ def test_a_different_vault_key_is_refused_before_anything_is_written(
         "crm-1"
     ]
     assert not record_services.customers.exists("crm-2")
+
+
+def test_customers_that_share_an_identifier_merge_and_undo_restores_both(
+    record_services,
+):
+    store = record_services.customers
+    shared = {"kind": "email", "value": "dana.whitfield@example.com"}
+    store.upsert_many(
+        [
+            customer("c-1", identifiers=[shared]),
+            customer(
+                "c-3",
+                identifiers=[
+                    {"kind": "email", "value": "Dana.Whitfield@Example.com"},
+                    {"kind": "username", "value": "dwhit"},
+                ],
+            ),
+        ]
+    )
+    before = {party: store.get(party).model_dump() for party in ("c-1", "c-3")}
+
+    merge_id = store.merge("c-1", "c-3", decided_by="agent-7", confidence=1.0)
+
+    survivor = store.get("c-1")
+    assert sorted(i.kind for i in survivor.identifiers) == ["email", "username"]
+    assert store.find("email", "dana.whitfield@example.com") == ["c-1"]
+    assert survivor.merged_from == ["c-3"]
+
+    store.unmerge(merge_id, undone_by="agent-7")
+
+    after = {party: store.get(party).model_dump() for party in ("c-1", "c-3")}
+    assert after == before
+    assert store.find("email", "dana.whitfield@example.com") == ["c-1", "c-3"]
+
+
+def test_concurrent_upserts_of_one_new_customer_all_land(record_services):
+    import threading
+
+    store = record_services.customers
+    problems: list[object] = []
+    for attempt in range(3):
+        record = customer(f"race-{attempt}")
+        start = threading.Barrier(10)
+
+        def upsert(
+            record: dict[str, object] = record,
+            start: threading.Barrier = start,
+        ) -> None:
+            start.wait()
+            problems.extend(store.upsert_many([record]).problems)
+
+        threads = [threading.Thread(target=upsert) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert problems == []
+    view = store.get("race-0")
+    assert len(view.identifiers) == 2 and len(view.cases) == 1
+
+
+def test_identifiers_a_source_sends_replace_the_ones_it_sent_before(
+    record_services,
+):
+    store = record_services.customers
+    store.upsert_many([customer("c-50")])  # email from crm, phone from ivr
+
+    store.upsert_many(
+        [
+            customer(
+                "c-50",
+                identifiers=[{"kind": "email", "value": "new.address@example.com"}],
+            )
+        ]
+    )
+
+    assert store.find("email", "dana.whitfield@example.com") == []
+    assert store.find("email", "new.address@example.com") == ["c-50"]
+    assert store.find("phone", "0412 555 019") == ["c-50"]  # another system's
+    profile = next(p for p in store.profiles() if p.party_id == "c-50")
+    assert profile.identifiers["email"] == ("new.address@example.com",)
+
+    # A record without `identifiers` leaves them as they are; an empty list
+    # clears the source's own.
+    unnamed = customer("c-50")
+    del unnamed["identifiers"]
+    store.upsert_many([unnamed])
+    assert store.find("email", "new.address@example.com") == ["c-50"]
+    store.upsert_many([customer("c-50", identifiers=[])])
+    assert [i.kind for i in store.get("c-50").identifiers] == ["phone"]
+
+
+def test_a_write_to_the_survivor_keeps_the_identifiers_a_merge_brought(
+    record_services,
+):
+    store = record_services.customers
+    other = customer("web-7", identifiers=[{"kind": "username", "value": "dwhit"}])
+    store.upsert_many([customer("crm-1"), other])
+    merge_id = store.merge("crm-1", "web-7", decided_by="agent:42", confidence=1.0)
+
+    store.upsert_many([customer("crm-1")])
+
+    assert store.find("username", "dwhit") == ["crm-1"]
+    store.unmerge(merge_id, undone_by="agent:42")
+    assert store.find("username", "dwhit") == ["web-7"]

@@ -205,3 +205,80 @@ def test_an_identifier_of_another_customer_is_not_taken_over_by_an_event(store):
     assert outcome.status == "rejected"
     assert "held by customer crm-8" in (outcome.reason or "")
     assert store.customers.find("email", "sam@example.com") == ["crm-8"]
+
+
+def _ingest_chat(services, interaction_id: str = "chat-7") -> None:  # type: ignore[no-untyped-def]
+    from cx_context.knowledge.adapters.base import validate
+    from cx_context.knowledge.records import Interaction
+
+    chat = {
+        "id": interaction_id,
+        "channel": "chat",
+        "source_system": "web",
+        "started_at": (NOW - timedelta(hours=1)).isoformat(),
+        "turns": [{"speaker": "customer", "text": "Where is my refund?"}],
+    }
+    report = services.ingestor.ingest_interactions(
+        [validate(Interaction, chat, "test", 1)], "test"
+    )
+    assert report.ok, report.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("ended_at", "reason"),
+    [
+        ("2099-01-01T00:00:00Z", "data.ended_at is in the future"),
+        ((NOW - timedelta(days=2)).isoformat(), "data.ended_at ("),
+    ],
+    ids=["in-the-future", "before-the-start"],
+)
+def test_an_interaction_end_in_the_future_or_before_its_start_is_rejected(
+    store, ended_at, reason
+):
+    _ingest_chat(store)
+
+    outcome = store.events.apply(
+        _event(
+            "e-end",
+            "cx.interaction.ended",
+            {"party_id": "crm-7", "interaction_id": "chat-7", "ended_at": ended_at},
+        )
+    )
+
+    assert outcome.status == "rejected"
+    assert reason in (outcome.reason or "")
+    assert store.customers.get("crm-7").interaction_ids == []
+
+
+def test_an_interaction_end_within_the_clock_skew_is_applied(store):
+    _ingest_chat(store)
+    ended = datetime.now(UTC) + timedelta(minutes=2)
+
+    outcome = store.events.apply(
+        _event(
+            "e-end",
+            "cx.interaction.ended",
+            {
+                "party_id": "crm-7",
+                "interaction_id": "chat-7",
+                "ended_at": ended.isoformat(),
+            },
+        )
+    )
+
+    assert outcome.status == "applied", outcome.reason
+    assert store.customers.get("crm-7").interaction_ids == ["chat-7"]
+
+
+def test_a_rejected_event_is_logged_without_the_ids_its_caller_sent(store, caplog):
+    name = "Cornelius Wobblebottom"
+    with caplog.at_level("INFO", logger="cx_context.context.events"):
+        outcome = store.events.apply(
+            _event("e2", "cx.case.opened", {"party_id": name, "case": _case()})
+        )
+
+    assert outcome.status == "rejected"
+    assert name in (outcome.reason or "")  # the caller is told what was wrong
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("e2" in line and "rejected" in line for line in logged), logged
+    assert not any("Cornelius" in line for line in logged), logged

@@ -258,3 +258,76 @@ def test_identity_requests_that_offer_nothing_or_unknown_fields_are_422(client):
         "at least one of identifiers, name, postcode or dob" in empty.json()["detail"]
     )
     assert stray.status_code == 422 and stray.json()["errors"][0]["field"] == "phone"
+
+
+def test_customers_that_share_an_identifier_can_be_merged_as_the_api_advises(
+    client,
+):
+    shared = [{"kind": "phone", "value": "0412 555 019"}]
+    client.post(
+        "/v1/customers",
+        json={
+            "customers": [
+                _customer("c-1", identifiers=shared),
+                _customer("c-3", identifiers=[]),
+            ]
+        },
+    )
+    seen = client.post(
+        "/v1/events",
+        json={
+            "id": "e-seen",
+            "source": "crm",
+            "type": "cx.identifier.seen",
+            "time": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "data": {"party_id": "c-3", "identifier": shared[0]},
+        },
+    )
+    assert "held by customer c-1; merge them" in seen.json()["detail"]
+    # The other system's copy of the same phone, as a sync would send it.
+    client.post(
+        "/v1/customers", json={"customers": [_customer("c-3", identifiers=shared)]}
+    )
+
+    merged = client.post(
+        "/v1/merges",
+        json={"survivor_id": "c-1", "merged_id": "c-3", "decided_by": "agent-7"},
+    )
+
+    assert merged.status_code == 200, merged.text
+    survivor = client.get("/v1/customers/c-1").json()
+    assert [i["kind"] for i in survivor["identifiers"]] == ["phone"]
+    undo = client.post(
+        f"/v1/merges/{merged.json()['merge_id']}/undo", json={"undone_by": "lead-1"}
+    )
+    assert undo.status_code == 200
+    assert client.get("/v1/customers/c-3").json()["identifiers"][0]["masked"] == (
+        "***019"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/v1/context",
+            {"customer_id": "c-1", "qestion_typo": "refund"},
+            "qestion_typo",
+        ),
+        (
+            "/v1/merges",
+            {"survivor_id": "a", "merged_id": "b", "decided_by": "x", "tenant": "t"},
+            "tenant",
+        ),
+        ("/v1/merges/1/undo", {"undone_by": "x", "reason": "oops"}, "reason"),
+        ("/v1/customers", {"customers": [{}], "tenant": "acme"}, "tenant"),
+        ("/v1/interactions", {"interactions": [{}], "source": "x"}, "source"),
+        ("/v1/knowledge", {"documents": [{}], "dry_run": True}, "dry_run"),
+    ],
+)
+def test_an_unknown_body_field_is_a_422_naming_it(client, path, body, field):
+    response = client.post(path, json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -193,3 +193,28 @@ def test_pii_settings_come_from_the_environment_and_bad_ones_are_named(
         main(["--data-dir", str(tmp_path / "d"), "ask", "hello there"])
     assert exited.value.code == 1
     assert "phone_regions" in capsys.readouterr().err
+
+
+def test_an_export_to_a_missing_folder_is_a_clear_error(
+    capsys, data_dir: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "nonexistent" / "x.jsonl"
+
+    code, out, err = run(capsys, "--data-dir", data_dir, "risks", "export", str(target))
+
+    assert code == 1
+    assert f"cannot write the export to {target}: No such file or directory" in err
+    assert "unexpected" not in err and "Traceback" not in out + err
+
+
+def test_a_file_given_as_the_data_directory_is_a_clear_error(
+    capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("hello")
+
+    code, out, err = run(capsys, "--data-dir", str(not_a_folder), "status")
+
+    assert code == 1
+    assert f"{not_a_folder} is a file; give a directory" in err
+    assert "unexpected" not in err and "Traceback" not in out + err

@@ -101,3 +101,88 @@ def test_without_a_vault_key_the_customer_commands_say_how_to_make_one(
     assert oct(key_file.stat().st_mode)[-3:] == "600"
     code, _, err = run(capsys, "vault", "new-key", "--out", str(key_file))
     assert code == 1 and "refusing to overwrite" in err
+
+
+def _cloud_event(event_id: str, party: str) -> str:
+    return json.dumps(
+        {
+            "id": event_id,
+            "source": "crm",
+            "type": "cx.consent.changed",
+            "time": "2024-05-01T00:00:00Z",
+            "data": {
+                "party_id": party,
+                "consent": {
+                    "purpose": "marketing",
+                    "status": "granted",
+                    "decided_at": "2024-05-01T00:00:00Z",
+                },
+            },
+        }
+    )
+
+
+def test_events_apply_rejects_only_the_bad_lines_of_a_jsonl_file(
+    capsys, data_dir, tmp_path
+):
+    d = ["--data-dir", data_dir]
+    customers = tmp_path / "customers.jsonl"
+    customers.write_text(json.dumps({"id": "c-1", "source_system": "crm"}) + "\n")
+    run(capsys, *d, "customers", "import", str(customers))
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        _cloud_event("e-1", "c-1") + "\n{broken json\n\n" + _cloud_event("e-3", "c-1")
+    )
+
+    code, out, err = run(capsys, *d, "events", "apply", str(events))
+
+    assert code == 1
+    assert "applied: 2, duplicate: 0, rejected: 1" in out
+    assert "rejected events.jsonl: line 2" in err and "invalid JSON" in err
+    code, out, _ = run(capsys, *d, "customers", "show", "c-1", "--json")
+    assert json.loads(out)["consents"][0]["status"] == "granted"
+
+
+def test_customers_import_reads_a_json_array_of_customer_records(
+    capsys, data_dir, tmp_path
+):
+    records = tmp_path / "customers.json"
+    records.write_text(
+        json.dumps(
+            [
+                {"id": "c-1", "source_system": "crm"},
+                {"id": "c-2", "source_system": "crm", "kind": "robot"},
+            ]
+        )
+    )
+
+    code, out, err = run(
+        capsys, "--data-dir", data_dir, "customers", "import", str(records)
+    )
+
+    assert code == 1
+    assert "customers stored: 1, rejected: 1" in out
+    assert "record 2 (id c-2): kind" in err
+    assert "scenario" not in err
+
+
+def test_customers_sharing_an_identifier_merge_from_the_command_line(
+    capsys, data_dir, tmp_path
+):
+    d = ["--data-dir", data_dir]
+    phone = [{"kind": "phone", "value": "0412 555 019"}]
+    customers = tmp_path / "customers.jsonl"
+    customers.write_text(
+        "\n".join(
+            json.dumps({"id": party, "source_system": "crm", "identifiers": phone})
+            for party in ("c-1", "c-3")
+        )
+    )
+    run(capsys, *d, "customers", "import", str(customers))
+
+    code, out, err = run(capsys, *d, "customers", "merge", "c-1", "c-3", "--by", "t")
+
+    assert code == 0, err
+    assert "merged c-3 into c-1 (merge 1)" in out
+    code, out, _ = run(capsys, *d, "customers", "unmerge", "1", "--by", "t")
+    assert code == 0

@@ -96,3 +96,24 @@ def test_keys_from_the_command_line_are_shown_once_listed_and_revoked(
     assert code == 1
     assert "no API key with id 'no-such-key'" in err
     assert "Traceback" not in err
+
+
+def test_a_key_made_without_a_tenant_is_listed_for_the_default_tenant(
+    capsys,  # type: ignore[no-untyped-def]
+    tmp_path,
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    data = ["--data-dir", str(tmp_path / "data")]
+    _run(capsys, *data, "keys", "create", "--role", "agent")
+    _run(capsys, *data, "keys", "create", "--role", "bot", "--tenant", "acme")
+
+    code, out, _ = _run(capsys, *data, "keys", "list")
+
+    assert code == 0
+    rows = {
+        line.split("│")[2].strip(): line for line in out.splitlines() if "│" in line
+    }
+    assert rows["agent"].split("│")[3].strip() == "(default)"
+    assert rows["bot"].split("│")[3].strip() == "acme"
+    assert " all " not in out

@@ -121,3 +121,75 @@ def test_each_request_logs_one_json_line_with_ids_and_no_customer_text(
     assert request["duration_ms"] > 0
     text = stream.getvalue().casefold()
     assert "lindqvist" not in text and "marta" not in text and "example.org" not in text
+
+
+def test_an_unhandled_error_is_a_500_counted_and_logged_by_its_route(
+    services: Services, caplog
+) -> None:
+    app = create_app(services)
+
+    @app.get("/v1/test-failure/{thing_id}")
+    def fail(thing_id: str) -> None:
+        raise RuntimeError(f"a bug met {thing_id}")
+
+    with (
+        caplog.at_level(logging.INFO, logger="cx_context.service.app"),
+        TestClient(app, raise_server_exceptions=False) as client,
+    ):
+        before = client.get("/metrics").text
+        response = client.get("/v1/test-failure/dana@example.com")
+        after = client.get("/metrics").text
+
+    route = "/v1/test-failure/{thing_id}"
+    assert response.status_code == 500
+    assert response.json()["title"] == "Internal error"
+    grew = _sample(after, "cx_http_requests_total", route=route, status="500")
+    assert grew - _sample(before, "cx_http_requests_total", route=route) == 1
+    logged = [
+        (r.route, r.status)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "request"
+    ]
+    assert (route, 500) in logged
+    assert "dana@example.com" not in caplog.text and "dana@example.com" not in after
+
+
+def test_uvicorn_writes_no_access_log_of_raw_paths_at_any_level(
+    services: Services, capfd
+) -> None:
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from cx_context.service.logs import configure_logging
+
+    # As `uvicorn --factory cx_context.service.asgi:create` runs: uvicorn's own
+    # logging set-up first, then the service's.
+    config = uvicorn.Config(create_app(services), port=0, log_level="debug")
+    server = uvicorn.Server(config)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure_logging("DEBUG")
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        httpx.get(
+            f"http://127.0.0.1:{port}/v1/customers/cornelius.w@gmail.com",
+            params={"intent": "Cornelius Wobblebottom 0413777888"},
+        )
+    finally:
+        server.should_exit = True
+        thread.join()
+        for handler in root.handlers:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+
+    written = "".join(capfd.readouterr())
+    assert '"message": "request"' in written  # the service's own line
+    assert "cornelius" not in written.casefold()
+    assert "0413777888" not in written

@@ -27,15 +27,36 @@ class CustomerFormat(StrEnum):
 def read_customers(
     path: Path, fmt: CustomerFormat | str = CustomerFormat.AUTO
 ) -> Iterator[Parsed[CustomerIn]]:
-    """Customer records from `path`; `auto` tells ABCD JSON from JSONL by suffix."""
+    """Customer records from `path`.
+
+    `auto` reads a `.jsonl` file as JSON lines, and other JSON as ABCD
+    dialogues when they have a `scenario`, else as Customer records (an
+    array of them, or one).
+    """
     fmt = CustomerFormat(fmt)
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
-    if fmt is CustomerFormat.AUTO:
-        fmt = CustomerFormat.JSONL if path.suffix == ".jsonl" else CustomerFormat.ABCD
-    if fmt is CustomerFormat.JSONL:
+    if fmt is CustomerFormat.JSONL or (
+        fmt is CustomerFormat.AUTO and path.suffix == ".jsonl"
+    ):
         return read_records(path, CustomerIn)
-    return read_abcd_customers(path)
+    data = load_json(path)
+    if fmt is CustomerFormat.AUTO and not _is_abcd(data):
+        return _read_customer_list(path, data)
+    return _abcd_customers(path, data)
+
+
+def _is_abcd(data: Any) -> bool:
+    """Whether JSON is ABCD dialogues (they have a scenario), not Customer records."""
+    items = data if isinstance(data, list) else [data]
+    return any(isinstance(item, Mapping) and "scenario" in item for item in items)
+
+
+def _read_customer_list(path: Path, data: Any) -> Iterator[Parsed[CustomerIn]]:
+    """Customer records from a JSON array (or one JSON object), by position."""
+    items = data if isinstance(data, list) else [data]
+    for position, item in enumerate(items, start=1):
+        yield validate(CustomerIn, item, path.name, position)
 
 
 def abcd_customer_id(dialogue: Mapping[str, Any]) -> str | None:
@@ -56,7 +77,10 @@ def read_abcd_customers(path: Path) -> Iterator[Parsed[CustomerIn]]:
     ABCD records no contact times; the case is dated at the scenario's purchase
     date, the only date the data gives, or at the start of 2020 without one.
     """
-    data = load_json(path)
+    return _abcd_customers(path, load_json(path))
+
+
+def _abcd_customers(path: Path, data: Any) -> Iterator[Parsed[CustomerIn]]:
     if not isinstance(data, list):
         raise SourceError(f"{path}: expected a JSON list of ABCD dialogues")
     for position, dialogue in enumerate(data, start=1):

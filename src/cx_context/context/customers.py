@@ -68,6 +68,11 @@ _ENTITY_OF_KIND = {
 }
 
 
+# The key of a merge's `moved` record that keeps, per survivor identifier row
+# that a merged duplicate was folded into, its `seen_at` before the merge.
+_SEEN_BEFORE_MERGE = "identifiers_seen_before"
+
+
 def utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
@@ -170,7 +175,14 @@ class CustomerStore:
             report.stored.append(record.id)
 
     def upsert(self, record: CustomerIn) -> None:
-        """Store one customer; all of it or, on any error, none of it."""
+        """Store one customer; all of it or, on any error, none of it.
+
+        When the record carries `identifiers`, they replace the ones stored
+        for the party from the same source systems (the record's, and any an
+        identifier names); identifiers from other systems, and those that
+        came with a customer merged into this one, stay. A record without the
+        field leaves the party's identifiers as they are.
+        """
         sealed_ids = [
             (
                 identifier,
@@ -185,35 +197,19 @@ class CustomerStore:
         if record.name:
             own_values.append(KnownValue("PERSON", record.name))
         try:
-            with self._sessions.begin() as session:
-                party = session.get(PartyRow, record.id)
-                if party is not None and party.merged_into is not None:
-                    raise ConflictError(
-                        f"customer {record.id} was merged into {party.merged_into}; "
-                        "write to that customer, or undo the merge first"
-                    )
-                party = party or PartyRow(id=record.id)
-                party.kind = record.kind.value
-                party.source_system = record.source_system
-                party.segment = record.segment
-                party.updated_at = datetime.now(UTC)
-                if record.name:
-                    party.name_sealed = self._sealer.seal(record.name)
-                if record.postcode:
-                    party.postcode_sealed = self._sealer.seal(record.postcode)
-                if record.date_of_birth:
-                    party.dob_sealed = self._sealer.seal(
-                        record.date_of_birth.isoformat()
-                    )
-                session.add(party)
-                session.flush()
-                self._write_identifiers(session, record, sealed_ids)
-                self._write_state(session, record, own_values)
-        except IntegrityError as exc:
-            raise RecordError(
-                f"customer {record.id}: conflicts with stored data "
-                f"({type(exc.orig).__name__})"
-            ) from None
+            self._write_customer(record, sealed_ids, own_values)
+        except IntegrityError:
+            # Another writer added the same new customer (or one of its
+            # identifiers or cases) between this one's read and its write;
+            # that write has committed by now, so a second attempt finds the
+            # rows and updates them.
+            try:
+                self._write_customer(record, sealed_ids, own_values)
+            except IntegrityError as exc:
+                raise RecordError(
+                    f"customer {record.id}: conflicts with stored data "
+                    f"({type(exc.orig).__name__})"
+                ) from None
         logger.info(
             "stored customer %s with %d identifiers, %d cases",
             record.id,
@@ -221,37 +217,99 @@ class CustomerStore:
             len(record.cases),
         )
 
+    def _write_customer(
+        self,
+        record: CustomerIn,
+        sealed_ids: Sequence[tuple[IdentifierIn, str]],
+        own_values: Sequence[KnownValue],
+    ) -> None:
+        with self._sessions.begin() as session:
+            party = session.get(PartyRow, record.id)
+            if party is not None and party.merged_into is not None:
+                raise ConflictError(
+                    f"customer {record.id} was merged into {party.merged_into}; "
+                    "write to that customer, or undo the merge first"
+                )
+            party = party or PartyRow(id=record.id)
+            party.kind = record.kind.value
+            party.source_system = record.source_system
+            party.segment = record.segment
+            party.updated_at = datetime.now(UTC)
+            if record.name:
+                party.name_sealed = self._sealer.seal(record.name)
+            if record.postcode:
+                party.postcode_sealed = self._sealer.seal(record.postcode)
+            if record.date_of_birth:
+                party.dob_sealed = self._sealer.seal(record.date_of_birth.isoformat())
+            session.add(party)
+            session.flush()
+            replaces = "identifiers" in record.model_fields_set
+            self._write_identifiers(session, record, sealed_ids, replaces)
+            self._write_state(session, record, own_values)
+
     def _write_identifiers(
         self,
         session: Session,
         record: CustomerIn,
-        normalized: Sequence[tuple[Any, str]],
+        normalized: Sequence[tuple[IdentifierIn, str]],
+        replaces: bool = False,
     ) -> None:
+        """Add or refresh identifiers; `replaces` drops the sources' others."""
+        stored = {
+            (row.kind, row.blind_index, row.source_system): row
+            for row in session.scalars(
+                select(IdentifierRow).where(IdentifierRow.party_id == record.id)
+            )
+        }
+        sent: set[int] = set()
+        sources = {record.source_system}
         for identifier, value in normalized:
             index = self._sealer.blind_index(identifier.kind.value, value)
             source = identifier.source_system or record.source_system
-            existing = session.scalar(
-                select(IdentifierRow).where(
-                    IdentifierRow.party_id == record.id,
-                    IdentifierRow.kind == identifier.kind.value,
-                    IdentifierRow.blind_index == index,
-                    IdentifierRow.source_system == source,
-                )
-            )
+            sources.add(source)
             seen = utc(identifier.seen_at or datetime.now(UTC))
+            existing = stored.get((identifier.kind.value, index, source))
             if existing is not None:
                 existing.seen_at = max(utc(existing.seen_at), seen)
+                sent.add(id(existing))
                 continue
-            session.add(
-                IdentifierRow(
-                    party_id=record.id,
-                    kind=identifier.kind.value,
-                    blind_index=index,
-                    sealed=self._sealer.seal(value),
-                    source_system=source,
-                    seen_at=seen,
-                )
+            row = IdentifierRow(
+                party_id=record.id,
+                kind=identifier.kind.value,
+                blind_index=index,
+                sealed=self._sealer.seal(value),
+                source_system=source,
+                seen_at=seen,
             )
+            session.add(row)
+            stored[(row.kind, index, source)] = row
+            sent.add(id(row))
+        if not replaces:
+            return
+        merged_in = self._merged_in_identifiers(session, record.id)
+        for row in stored.values():
+            if (
+                id(row) not in sent
+                and row.source_system in sources
+                and row.id not in merged_in
+            ):
+                session.delete(row)
+
+    @staticmethod
+    def _merged_in_identifiers(session: Session, party_id: str) -> set[int]:
+        """Identifier rows that came with customers merged into this one.
+
+        They are the merged customer's, and go back when its merge is undone,
+        so a write to the survivor never drops them.
+        """
+        rows: set[int] = set()
+        for moved in session.scalars(
+            select(MergeRow.moved).where(
+                MergeRow.survivor_id == party_id, MergeRow.undone_at.is_(None)
+            )
+        ):
+            rows.update(moved.get(IdentifierRow.__tablename__, []))
+        return rows
 
     def _write_state(
         self, session: Session, record: CustomerIn, own: Sequence[KnownValue]
@@ -780,11 +838,13 @@ class CustomerStore:
                         f"{party.merged_into}"
                     )
                 parties[party_id] = party
-            moved: dict[str, list[Any]] = {}
+            moved: dict[str, Any] = {}
             for table, key in self._MOVABLE:
                 rows = list(
                     session.scalars(select(table).where(table.party_id == merged_id))
                 )
+                if table is IdentifierRow:
+                    rows = self._fold_identifiers(session, rows, survivor_id, moved)
                 for row in rows:
                     row.party_id = survivor_id
                 moved[table.__tablename__] = [getattr(row, key) for row in rows]
@@ -801,6 +861,38 @@ class CustomerStore:
             session.flush()
             logger.info("merged customer %s into %s", merged_id, survivor_id)
             return merge.id
+
+    @staticmethod
+    def _fold_identifiers(
+        session: Session,
+        rows: Sequence[IdentifierRow],
+        survivor_id: str,
+        moved: dict[str, Any],
+    ) -> list[IdentifierRow]:
+        """The merged party's identifier rows to move; the survivor's duplicates stay.
+
+        An identifier both parties hold from the same source system is shown
+        once: the merged party's row stays with it (lookups follow the merge
+        to the survivor), and the survivor's row takes the later `seen_at`.
+        `moved` keeps the survivor rows' earlier times, for undo.
+        """
+        held = {
+            (row.kind, row.blind_index, row.source_system): row
+            for row in session.scalars(
+                select(IdentifierRow).where(IdentifierRow.party_id == survivor_id)
+            )
+        }
+        to_move = []
+        seen_before: dict[str, str] = {}
+        for row in rows:
+            twin = held.get((row.kind, row.blind_index, row.source_system))
+            if twin is None:
+                to_move.append(row)
+                continue
+            seen_before[str(twin.id)] = utc(twin.seen_at).isoformat()
+            twin.seen_at = max(utc(twin.seen_at), utc(row.seen_at))
+        moved[_SEEN_BEFORE_MERGE] = seen_before
+        return to_move
 
     def unmerge(self, merge_id: int, undone_by: str) -> None:
         """Undo a merge: everything that moved goes back."""
@@ -826,6 +918,10 @@ class CustomerStore:
                 column = getattr(table, key)
                 for row in session.scalars(select(table).where(column.in_(keys))):
                     row.party_id = merge.merged_id
+            for row_id, seen_at in merge.moved.get(_SEEN_BEFORE_MERGE, {}).items():
+                twin = session.get(IdentifierRow, int(row_id))
+                if twin is not None:
+                    twin.seen_at = datetime.fromisoformat(seen_at)
             assert merged is not None
             merged.merged_into = None
             merge.undone_at = datetime.now(UTC)

@@ -25,7 +25,7 @@ from cx_context.context.records import CaseIn, ConsentIn, IdentifierIn
 from cx_context.context.store import CaseRow, EventRow, InteractionLinkRow, PartyRow
 from cx_context.knowledge.database import InteractionRow
 from cx_context.knowledge.errors import describe_validation_error
-from cx_context.knowledge.records import Sentiment
+from cx_context.knowledge.records import CLOCK_SKEW, Sentiment, check_not_future
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class EventApplier:
                 return EventOutcome(position, event_id, "duplicate", "already applied")
         time = event.get_time()
         lag = (received - utc(time)).total_seconds() if time else None
-        if time is not None and utc(time) > received:
+        if time is not None and utc(time) > received + CLOCK_SKEW:
             return self._record(
                 event, position, received, lag, "event time is in the future"
             )
@@ -185,7 +185,10 @@ class EventApplier:
                 position, event.get_id(), "duplicate", "already applied"
             )
         if reason:
-            logger.info("event %s rejected: %s", event.get_id(), reason)
+            # Not the reason: it may quote what the caller sent (a party id
+            # that is someone's name, say); the caller and the events table
+            # have it.
+            logger.info("event %s (%s) rejected", event.get_id(), event.get_type())
         return EventOutcome(position, event.get_id(), status, reason, lag)
 
     def _apply(self, event: CloudEvent) -> str:
@@ -242,12 +245,7 @@ class EventApplier:
             if session.get(PartyRow, party_id) is None:
                 raise EventRejectedError(f"unknown party {party_id!r}")
             if ended is not None:
-                try:
-                    row.ended_at = datetime.fromisoformat(str(ended))
-                except ValueError:
-                    raise EventRejectedError(
-                        "data.ended_at is not a timestamp"
-                    ) from None
+                row.ended_at = _ended_at(ended, row.started_at)
             if isinstance(outcome, str) and outcome:
                 row.outcome = self._redact(outcome, ())
             _set_satisfaction(row, data)
@@ -260,6 +258,24 @@ class EventApplier:
                     linked_at=datetime.now(UTC),
                 )
             )
+
+
+def _ended_at(value: Any, started_at: datetime | None) -> datetime:
+    """An end time an event reports: not in the future, not before the start."""
+    try:
+        ended = utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        raise EventRejectedError("data.ended_at is not a timestamp") from None
+    try:
+        check_not_future(ended, "data.ended_at")
+    except ValueError as exc:
+        raise EventRejectedError(str(exc)) from None
+    if started_at is not None and ended < utc(started_at):
+        raise EventRejectedError(
+            f"data.ended_at ({ended.isoformat()}) is before the interaction "
+            f"started ({utc(started_at).isoformat()})"
+        )
+    return ended
 
 
 def _set_satisfaction(row: InteractionRow, data: dict[str, Any]) -> None:

@@ -5,7 +5,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cx_context.knowledge.records import Channel, NonEmptyText, RecordId
+from cx_context.knowledge.records import (
+    Channel,
+    NonEmptyText,
+    RecordId,
+    check_not_future,
+)
 
 
 class PartyKind(StrEnum):
@@ -67,8 +72,7 @@ def _not_future(value: datetime | None, name: str) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    if value > datetime.now(UTC):
-        raise ValueError(f"{name} is in the future: {value.isoformat()}")
+    check_not_future(value, name)
     return value
 
 

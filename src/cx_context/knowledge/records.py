@@ -4,7 +4,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RecordId = Annotated[
@@ -62,14 +69,31 @@ class CustomerIdentifier(_Record):
     value: NonEmptyText
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# Nothing a source system reports can have happened later than now; its clock
+# may run a little ahead of ours, so this much later is still taken as now.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_not_future(value: datetime | None, name: str) -> None:
+    """Refuse a time later than now (and the clock skew), naming the field."""
+    if value is not None and _aware(value) > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError(f"{name} is in the future: {value.isoformat()}")
+
+
 class Turn(_Record):
     speaker: Speaker
     text: NonEmptyText
     timestamp: datetime | None = None
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    @field_validator("timestamp")
+    @classmethod
+    def _said_in_the_past(cls, value: datetime | None) -> datetime | None:
+        check_not_future(value, "timestamp")
+        return value
 
 
 class Interaction(_Record):
@@ -92,13 +116,8 @@ class Interaction(_Record):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "Interaction":
-        # A contact cannot have happened later than now; clocks of source
-        # systems may run a little ahead, so five minutes are allowed.
-        latest = datetime.now(UTC) + timedelta(minutes=5)
-        for name in ("started_at", "ended_at"):
-            value = getattr(self, name)
-            if value is not None and _aware(value) > latest:
-                raise ValueError(f"{name} is in the future: {value.isoformat()}")
+        check_not_future(self.started_at, "started_at")
+        check_not_future(self.ended_at, "ended_at")
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             raise ValueError(
                 f"ended_at ({self.ended_at.isoformat()}) is before "
@@ -125,3 +144,9 @@ class KnowledgeDocument(_Record):
     reviewed_at: datetime | None = None
     audience: str = "all"
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("reviewed_at")
+    @classmethod
+    def _reviewed_in_the_past(cls, value: datetime | None) -> datetime | None:
+        check_not_future(value, "reviewed_at")
+        return value

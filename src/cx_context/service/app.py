@@ -87,6 +87,28 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str | None]] = {
 }
 
 
+def _observe(request: Request, status: int, elapsed: float) -> None:
+    """Count a request in the metrics and write its one log line."""
+    # The route template, never the path: ids in paths stay out of logs
+    # and metrics (and a path nobody serves adds no new series).
+    route = getattr(request.scope.get("route"), "path", None)
+    principal = getattr(request.state, "principal", None)
+    observe_request(route or "unmatched", request.method, status, elapsed)
+    logger.info(
+        "request",
+        extra={
+            "request_id": request.state.request_id,
+            "method": request.method,
+            "route": route,
+            "role": principal.role.value if principal else None,
+            "key_id": principal.key_id if principal else None,
+            "tenant": principal.tenant if principal else None,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 1),
+        },
+    )
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
@@ -123,29 +145,16 @@ def create_app(services: Services) -> FastAPI:
             incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         )
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # An unhandled error passes this middleware on its way to the
+            # outermost handler, which answers 500: count and log it here,
+            # where the route is known.
+            _observe(request, 500, time.perf_counter() - started)
+            raise
         response.headers["X-Request-ID"] = request.state.request_id
-        elapsed = time.perf_counter() - started
-        # The route template, never the path: ids in paths stay out of logs
-        # and metrics (and a path nobody serves adds no new series).
-        route = getattr(request.scope.get("route"), "path", None)
-        principal = getattr(request.state, "principal", None)
-        observe_request(
-            route or "unmatched", request.method, response.status_code, elapsed
-        )
-        logger.info(
-            "request",
-            extra={
-                "request_id": request.state.request_id,
-                "method": request.method,
-                "route": route,
-                "role": principal.role.value if principal else None,
-                "key_id": principal.key_id if principal else None,
-                "tenant": principal.tenant if principal else None,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 1),
-            },
-        )
+        _observe(request, response.status_code, time.perf_counter() - started)
         return response
 
     @app.exception_handler(RequestValidationError)

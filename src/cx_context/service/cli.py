@@ -119,6 +119,11 @@ def main_options(
     except ValidationError as exc:
         raise CliError(f"invalid settings: {_settings_problem(exc)}") from None
     configure_logging(settings.log_level)
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise CliError(
+            f"--data-dir (or CX_DATA_DIR): {settings.data_dir} is a file; "
+            "give a directory (it is made if missing)"
+        )
     try:
         ctx.obj = Services(settings, tenant=tenant or None)
     except TenantIdError as exc:
@@ -371,7 +376,15 @@ def serve(
         )
     services.warm_up()
     services.warm_up_compute()
-    uvicorn.run(create_app(services), host=host, port=port, log_config=None)
+    # No access log: it prints raw paths and query strings, which may carry
+    # identifiers; the service logs each request with its route template.
+    uvicorn.run(
+        create_app(services),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 _plugins_loaded = False
@@ -415,6 +428,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if isinstance(exc, CliError | KnowledgeError | ContextError | GuardrailError):
             err.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False)
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            # A file or folder the command could not read or write.
+            err.print(
+                f"[red]error[/red]: {escape(str(exc.filename))}: "
+                f"{escape(exc.strerror or type(exc).__name__)}",
+                highlight=False,
+            )
         else:
             err.print(
                 f"[red]error[/red]: unexpected {type(exc).__name__}; "

@@ -3,7 +3,7 @@
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -11,11 +11,10 @@ from rich.table import Table
 
 from cx_context.context.bundle import AssemblyPurpose, ContextBundle
 from cx_context.context.customer_sources import CustomerFormat, read_customers
-from cx_context.context.events import outcome_counts
+from cx_context.context.events import EventApplier, EventOutcome, outcome_counts
 from cx_context.context.identity.model import Claims
 from cx_context.guardrails.sealing import new_key
 from cx_context.knowledge.adapters.base import iter_jsonl, load_json
-from cx_context.knowledge.errors import SourceError
 from cx_context.service.console import CliError, JsonFlag, err, out, services_of
 
 customers_app = typer.Typer(
@@ -173,17 +172,22 @@ def unmerge_customers(
     _plain(f"merge {merge_id} undone")
 
 
-def read_events(path: Path) -> list[Any]:
-    """Events from a JSON object, a JSON array (a batch) or JSON lines."""
+def apply_event_file(events: EventApplier, path: Path) -> list[EventOutcome]:
+    """Apply events from a JSON object, a JSON array (a batch) or JSON lines.
+
+    A JSON lines file is read line by line: a line that is not JSON is
+    rejected on its own, and positions are line numbers.
+    """
     if path.suffix != ".jsonl":
         data = load_json(path)
-        return data if isinstance(data, list) else [data]
-    events: list[Any] = []
+        return events.apply_many(data if isinstance(data, list) else [data])
+    outcomes = []
     for line, data, problem in iter_jsonl(path):
-        if problem is not None:
-            raise SourceError(f"{path}: line {line}: {problem}")
-        events.append(data)
-    return events
+        if problem is None:
+            outcomes.append(events.apply(data, line - 1))
+        else:
+            outcomes.append(EventOutcome(line - 1, None, "rejected", problem))
+    return outcomes
 
 
 @events_app.command("apply")
@@ -193,9 +197,10 @@ def apply_events(
     as_json: JsonFlag = False,
 ) -> None:
     """Apply state-change events once each; rejected ones say why."""
-    outcomes = services_of(ctx).events.apply_many(read_events(path))
+    outcomes = apply_event_file(services_of(ctx).events, path)
     rows = [o.to_dict() for o in outcomes]
     counts = outcome_counts(outcomes)
+    unit = "line" if path.suffix == ".jsonl" else "event"
     if as_json:
         out.print_json(json.dumps({"counts": counts, "events": rows}))
     else:
@@ -203,7 +208,7 @@ def apply_events(
         for row in rows:
             if row["status"] != "applied":
                 err.print(
-                    f"{row['status']} {escape(path.name)}: event {row['position']} "
+                    f"{row['status']} {escape(path.name)}: {unit} {row['position']} "
                     f"(id {escape(str(row['id']))}): {escape(str(row['reason']))}",
                     highlight=False,
                 )

@@ -47,7 +47,7 @@ def keys_create(
         out.print(key.token, highlight=False)
     else:
         out.print(key.token, highlight=False)
-        where = f", tenant {key.tenant}" if key.tenant else ""
+        where = f", tenant {key.tenant}" if key.tenant else ", the default tenant"
         err.print(
             escape(
                 f"key {key.key_id} for role {key.role.value}{where}: send it as "
@@ -78,7 +78,9 @@ def keys_list(
         table.add_row(
             k.key_id,
             k.role.value,
-            escape(k.tenant or "all"),
+            # A key without a tenant works on the default tenant only; the
+            # brackets keep it apart from a tenant that is named "default".
+            escape(k.tenant or "(default)"),
             escape(k.label or ""),
             k.created_at.isoformat(timespec="seconds"),
             k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",

@@ -113,6 +113,13 @@ def risks_export(
     path: Annotated[Path, typer.Argument(help="The JSON Lines file to write.")],
 ) -> None:
     """Write every risk event, hashes included, as JSON Lines."""
-    with path.open("w", encoding="utf-8") as handle:
-        count = services_of(ctx).risk_log.export(handle)
+    risk_log = services_of(ctx).risk_log
+    try:
+        handle = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(
+            f"cannot write the export to {path}: {exc.strerror or exc}"
+        ) from None
+    with handle:
+        count = risk_log.export(handle)
     out.print(escape(f"{count} risk events written to {path}"), highlight=False)

@@ -45,6 +45,11 @@ _NOISY = (
 )
 
 
+# uvicorn's access log writes each request's raw path and query string, which
+# may carry identifiers (`/v1/customers/<email>`, `?intent=<name>`); the
+# service writes its own line per request, with the route template instead.
+_ACCESS_LOG = "uvicorn.access"
+
 _handler: logging.Handler | None = None
 
 
@@ -65,3 +70,5 @@ def configure_logging(level: str = "WARNING") -> None:
         logging.getLogger(name).setLevel(
             max(logging.WARNING, logging.getLevelName(level))
         )
+    # Its lines are INFO; whatever the level, none of them is written.
+    logging.getLogger(_ACCESS_LOG).setLevel(logging.WARNING)

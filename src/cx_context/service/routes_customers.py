@@ -31,7 +31,13 @@ ContextDep = Annotated[
 ReidentifyDep = Annotated[Principal, Depends(require_roles(Role.RISK, Role.ADMIN))]
 
 
-class CustomerBatch(BaseModel):
+class _Request(BaseModel):
+    """A request body: a field not named here is refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerBatch(_Request):
     """Customers, each checked and stored on its own: one bad record stops none."""
 
     customers: list[dict[str, Any]] = Field(
@@ -50,7 +56,7 @@ class CustomerUpsertResponse(BaseModel):
     rejected: list[CustomerProblem]
 
 
-class ContextRequest(BaseModel):
+class ContextRequest(_Request):
     customer_id: str = Field(min_length=1)
     purpose: AssemblyPurpose = AssemblyPurpose.AGENT_ASSIST
     question: str | None = Field(default=None, description="Retrieve knowledge for.")
@@ -60,7 +66,7 @@ class ContextRequest(BaseModel):
     token_budget: int = Field(default=2000, gt=0, le=200_000)
 
 
-class MergeRequest(BaseModel):
+class MergeRequest(_Request):
     survivor_id: str = Field(min_length=1)
     merged_id: str = Field(min_length=1)
     decided_by: str = Field(min_length=1, max_length=200)
@@ -68,25 +74,25 @@ class MergeRequest(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
-class ReidentifyRequest(BaseModel):
+class ReidentifyRequest(_Request):
     reason: str = Field(
         min_length=1, max_length=2000, description="Why; logged as a hash."
     )
 
 
-class UndoRequest(BaseModel):
+class UndoRequest(_Request):
     undone_by: str = Field(min_length=1, max_length=200)
 
 
 Spoken = str | list[str] | list[list[str]]
 
 
-class IdentifierClaim(BaseModel):
+class IdentifierClaim(_Request):
     kind: str = Field(description="email, phone, account_number, username, ...")
     value: str = Field(min_length=1, max_length=320)
 
 
-class ResolveRequest(BaseModel):
+class ResolveRequest(_Request):
     """What a contact offered: identifiers, and spoken or typed name, postcode, DOB.
 
     Fields not named here are refused (a `phone` at the top level belongs in
@@ -104,8 +110,6 @@ class ResolveRequest(BaseModel):
     interaction_id: str | None = Field(
         default=None, description="Link this interaction when a match is accepted."
     )
-
-    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
     def _offers_something(self) -> "ResolveRequest":

@@ -2,12 +2,18 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cx_context.knowledge.ingest import IngestReport
 
 
-class DocumentBatch(BaseModel):
+class _Request(BaseModel):
+    """A request body: a field not named here is refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentBatch(_Request):
     """Knowledge documents; each is checked on its own, so one bad one stops none."""
 
     documents: list[dict[str, Any]] = Field(
@@ -16,7 +22,7 @@ class DocumentBatch(BaseModel):
     )
 
 
-class InteractionBatch(BaseModel):
+class InteractionBatch(_Request):
     """Interactions, each checked on its own so one bad record never stops the rest."""
 
     interactions: list[dict[str, Any]] = Field(
