@@ -15,12 +15,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cx_context.context.consent_records import ConsentRecords, survivor
 from cx_context.context.errors import ConflictError, NotFoundError, RecordError
 from cx_context.context.identity.errors import IdentityError
 from cx_context.context.identity.model import Profile
 from cx_context.context.identity.normalize import normalize_identifier, normalize_name
 from cx_context.context.records import (
-    ALLOWED_WITHOUT_DECISION,
     AppointmentView,
     CaseIn,
     CaseView,
@@ -32,7 +32,6 @@ from cx_context.context.records import (
     IdentifierIn,
     IdentifierView,
     PartyIdentifierKind,
-    Purpose,
     RiskFlagView,
 )
 from cx_context.context.store import (
@@ -119,6 +118,7 @@ class CustomerStore:
         self._sealer = sealer
         self._redact = redact
         self._region = default_region
+        self._consent = ConsentRecords(sessions)
 
     # Writing ---------------------------------------------------------------
 
@@ -630,71 +630,19 @@ class CustomerStore:
 
     def customer_of(self, interaction_id: str) -> str | None:
         """The customer an interaction is linked to (after merges), or None."""
-        with self._sessions() as session:
-            link = session.scalars(
-                select(InteractionLinkRow).where(
-                    InteractionLinkRow.interaction_id == interaction_id
-                )
-            ).first()
-            return self._survivor(session, link.party_id) if link else None
+        return self._consent.customer_of(interaction_id)
 
     def interaction_allows_ai(self, interaction_id: str) -> bool:
         """Whether the customer behind an interaction lets AI assistance use it."""
-        return interaction_id in self.interactions_allowing_ai([interaction_id])
+        return self._consent.interaction_allows_ai(interaction_id)
 
     def interactions_allowing_ai(self, interaction_ids: Sequence[str]) -> set[str]:
-        """Those of the interactions whose customer lets AI assistance use them.
-
-        An interaction linked to nobody, or whose customer decided nothing,
-        follows the default for AI assistance; otherwise the latest decision
-        in force decides. Two queries, whatever the number of interactions.
-        """
-        ids = set(interaction_ids)
-        if not ids:
-            return set()
-        default = Purpose.AI_ASSISTANCE in ALLOWED_WITHOUT_DECISION
-        now = datetime.now(UTC)
-        with self._sessions() as session:
-            owner = {
-                link.interaction_id: self._survivor(session, link.party_id)
-                for link in session.scalars(
-                    select(InteractionLinkRow).where(
-                        InteractionLinkRow.interaction_id.in_(ids)
-                    )
-                )
-            }
-            latest: dict[str, ConsentRow] = {}
-            for row in session.scalars(
-                select(ConsentRow)
-                .where(ConsentRow.party_id.in_(set(owner.values())))
-                .where(ConsentRow.purpose == Purpose.AI_ASSISTANCE.value)
-                .order_by(ConsentRow.decided_at)
-            ):
-                latest[row.party_id] = row
-        allowed = set()
-        for interaction_id in ids:
-            decision = latest.get(owner.get(interaction_id, ""))
-            if decision is None:
-                ok = default
-            else:
-                expires = decision.expires_at
-                ok = decision.status == "granted" and (
-                    expires is None or utc(expires) > now
-                )
-            if ok:
-                allowed.add(interaction_id)
-        return allowed
+        """Those of the interactions whose customer lets AI assistance use them."""
+        return self._consent.interactions_allowing_ai(interaction_ids)
 
     @staticmethod
     def _survivor(session: Session, party_id: str) -> str:
-        seen = {party_id}
-        party = session.get(PartyRow, party_id)
-        while party is not None and party.merged_into is not None:
-            if party.merged_into in seen:
-                break
-            seen.add(party.merged_into)
-            party = session.get(PartyRow, party.merged_into)
-        return party.id if party is not None else party_id
+        return survivor(session, party_id)
 
     def profiles_version(self) -> tuple[Any, ...]:
         """Changes whenever profiles() would: parties, identifiers or merges."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cx_context.context.agent_summaries import AgentSummaries
 from cx_context.context.answers import AnswerConfig, Answerer
 from cx_context.context.assembler import ContextAssembler
+from cx_context.context.consent_records import ConsentRecords
 from cx_context.context.customers import CustomerStore
 from cx_context.context.drafts import Drafter
 from cx_context.context.errors import NotFoundError
@@ -349,8 +350,12 @@ class Services:
 
     @cached_property
     def summarizer(self) -> Summarizer:
+        # Consent is read without the vault key: summaries work on a deployment
+        # without one, and still refuse a customer who withdrew consent.
         return Summarizer(
-            self.catalog, checker=self.output_checker, consent=self.customers
+            self.catalog,
+            checker=self.output_checker,
+            consent=ConsentRecords(self.sessions),
         )
 
     @cached_property
