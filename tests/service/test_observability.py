@@ -3,8 +3,14 @@
 import io
 import json
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
 from fastapi.testclient import TestClient
 
 from conftest import api_client
@@ -154,42 +160,44 @@ def test_an_unhandled_error_is_a_500_counted_and_logged_by_its_route(
     assert "dana@example.com" not in caplog.text and "dana@example.com" not in after
 
 
-def test_uvicorn_writes_no_access_log_of_raw_paths_at_any_level(
-    services: Services, capfd
-) -> None:
-    import threading
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    import httpx
-    import uvicorn
 
-    from cx_context.service.logs import configure_logging
+def test_uvicorn_writes_no_access_log_of_raw_paths_at_any_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A worker as production runs it (`uvicorn --factory ...`), in a process of
+    # its own, at uvicorn's and the service's most talkative levels.
+    port = _free_port()
+    output = tmp_path / "worker.log"
+    env = {**os.environ, "CX_DATA_DIR": str(tmp_path / "data"), "CX_LOG_LEVEL": "DEBUG"}
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "cx_context.service.asgi:create",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "debug",
+    ]  # fmt: skip
+    with output.open("wb") as sink:
+        worker = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                assert worker.poll() is None, output.read_text()
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.5)
+            httpx.get(
+                f"{base}/v1/customers/cornelius.w@gmail.com",
+                params={"intent": "Cornelius Wobblebottom 0413777888"},
+                timeout=30,
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
 
-    # As `uvicorn --factory cx_context.service.asgi:create` runs: uvicorn's own
-    # logging set-up first, then the service's.
-    config = uvicorn.Config(create_app(services), port=0, log_level="debug")
-    server = uvicorn.Server(config)
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    configure_logging("DEBUG")
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        httpx.get(
-            f"http://127.0.0.1:{port}/v1/customers/cornelius.w@gmail.com",
-            params={"intent": "Cornelius Wobblebottom 0413777888"},
-        )
-    finally:
-        server.should_exit = True
-        thread.join()
-        for handler in root.handlers:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-
-    written = "".join(capfd.readouterr())
+    written = output.read_text()
     assert '"message": "request"' in written  # the service's own line
     assert "cornelius" not in written.casefold()
     assert "0413777888" not in written
