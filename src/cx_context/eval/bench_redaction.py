@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from presidio_analyzer import AnalyzerEngine
-from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 
-from cx_context.eval.pii import SPACY_MODEL
+from cx_context.eval.pii import plain_presidio_analyzer
 from cx_context.eval.pii_data import load_abcd
 from cx_context.guardrails.pii import CONVERSATION_POLICY, PiiRedactor
 from cx_context.guardrails.pseudonyms import PseudonymMap
@@ -31,16 +30,7 @@ DEFAULT_DIALOGUES = [Path("samples/abcd/dialogues.json")]
 
 
 def _plain_presidio() -> tuple[AnalyzerEngine, AnonymizerEngine]:
-    provider = NlpEngineProvider(
-        nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
-        }
-    )
-    analyzer = AnalyzerEngine(
-        nlp_engine=provider.create_engine(), supported_languages=["en"]
-    )
-    return analyzer, AnonymizerEngine()  # type: ignore[no-untyped-call]
+    return plain_presidio_analyzer(), AnonymizerEngine()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

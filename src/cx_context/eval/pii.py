@@ -34,7 +34,7 @@ from cx_context.eval.pii_data import (
     load_evi,
     load_presidio_research,
 )
-from cx_context.guardrails.pii import CONVERSATION_POLICY, PiiRedactor
+from cx_context.guardrails.pii import CONVERSATION_POLICY, PiiRedactor, quiet_presidio
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +83,27 @@ class CxDetector:
         return [[(s.entity_type, s.start, s.end) for s in spans] for spans in found]
 
 
+def plain_presidio_analyzer() -> AnalyzerEngine:
+    """Presidio as it comes: default recognizers and NER mapping on our model."""
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+        }
+    )
+    with quiet_presidio():
+        return AnalyzerEngine(
+            nlp_engine=provider.create_engine(), supported_languages=["en"]
+        )
+
+
 class PresidioDetector:
     """Presidio with its default recognizers and NER mapping on the same model."""
 
     name = "presidio-default"
 
     def __init__(self, score_threshold: float) -> None:
-        provider = NlpEngineProvider(
-            nlp_configuration={
-                "nlp_engine_name": "spacy",
-                "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
-            }
-        )
-        self._analyzer = AnalyzerEngine(
-            nlp_engine=provider.create_engine(), supported_languages=["en"]
-        )
+        self._analyzer = plain_presidio_analyzer()
         self._threshold = score_threshold
 
     def detect(self, texts: Sequence[str], speakers: Sequence[str]) -> list[list[Span]]:

@@ -1,7 +1,8 @@
 """PII detection and redaction with Presidio, with consistent typed placeholders."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,19 @@ def _known_words(nlp_engine: Any) -> frozenset[str]:
     return frozenset(word for words in index.values() for word in words)
 
 
+@contextmanager
+def quiet_presidio() -> Iterator[None]:
+    """Hold back Presidio's warning about every recognizer of another language
+    it skips while loading its predefined recognizers; errors still show."""
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    level = presidio_logger.level
+    presidio_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        presidio_logger.setLevel(level)
+
+
 class PiiRedactor:
     """Finds personal data with Presidio and replaces it with typed placeholders.
 
@@ -202,11 +216,7 @@ class PiiRedactor:
             if "parser" in nlp.pipe_names:
                 nlp.disable_pipe("parser")
         registry = RecognizerRegistry(supported_languages=["en"])
-        # Presidio warns about every recognizer of another language it skips.
-        presidio_logger = logging.getLogger("presidio-analyzer")
-        level = presidio_logger.level
-        presidio_logger.setLevel(logging.ERROR)
-        try:
+        with quiet_presidio():
             registry.load_predefined_recognizers(
                 nlp_engine=nlp_engine, languages=["en"]
             )
@@ -214,8 +224,6 @@ class PiiRedactor:
             # and ConversationEmailRecognizer, which needs no public suffix.
             registry.remove_recognizer("PhoneRecognizer")
             registry.remove_recognizer("EmailRecognizer")
-        finally:
-            presidio_logger.setLevel(level)
         known_words = _known_words(nlp_engine)
         for recognizer in conversation_recognizers(config, known_words):
             registry.add_recognizer(recognizer)
