@@ -60,6 +60,16 @@ ZWSP = "\u200b"
             id="chinese-mobile-after-a-phone-cue",
         ),
         pytest.param(
+            "name: 李娜, order 4432",
+            "name: <PERSON_1>, order 4432",
+            id="chinese-name-after-a-label",
+        ),
+        pytest.param(
+            "my name is 王小明 and I need help",
+            "my name is <PERSON_1> and I need help",
+            id="chinese-name-in-an-introduction",
+        ),
+        pytest.param(
             "Ｍｙ ｐｈｏｎｅ ｉｓ ０４１２ ５５５ ０１９",
             "Ｍｙ ｐｈｏｎｅ ｉｓ <PHONE_NUMBER_1>",
             id="fullwidth-phone",

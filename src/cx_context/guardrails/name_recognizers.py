@@ -5,11 +5,15 @@ self-introduction ("this is crystal minh"). These recognizers read the cue
 and the tokens after it, using the tagger's parts of speech and a list of
 known English words (from the spaCy model's lemmatizer tables).
 
-Names written in other scripts (a Chinese name such as "刘德华", say) are out
-of reach of the English model and of these recognizers, and stay in the text.
+The English tagger gives words of other scripts arbitrary parts of speech
+("李娜" comes out as a conjunction), so after a cue a word written wholly in
+another script counts as a name whatever its tag. Without a cue, a name in
+another script (a Chinese name such as "刘德华", say) is out of reach of the
+English model and of these recognizers, and stays in the text.
 """
 
 import re
+import unicodedata
 from typing import Any
 
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
@@ -67,6 +71,11 @@ _NOT_NAMES = frozenset(
         "on",
     ]
 )
+
+
+def _other_script(word: str) -> bool:
+    """A word with no Latin letter in it: Chinese, Cyrillic, Greek, Arabic..."""
+    return not any(unicodedata.name(c, "").startswith("LATIN") for c in word)
 
 
 def _explain(name: str, score: float, why: str) -> AnalysisExplanation:
@@ -135,7 +144,7 @@ class IntroducedNameRecognizer(LocalRecognizer):
             name_like = (
                 token.is_alpha
                 and not token.is_stop
-                and token.pos_ in _NAME_POS
+                and (token.pos_ in _NAME_POS or _other_script(token.text))
                 and word not in _NOT_NAMES
             ) or (run and _SUFFIX_OR_INITIAL.fullmatch(word))
             if not name_like or len(run) == 4:
