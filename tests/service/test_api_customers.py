@@ -331,3 +331,51 @@ def test_an_unknown_body_field_is_a_422_naming_it(client, path, body, field):
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_customer_and_event_batches_wait_while_bulk_work_holds_its_share(
+    client, record_services
+):
+    """Customer upserts and event batches are bulk work, as ingests are: with
+    the bulk share of the compute pool held, they wait, and a record read
+    still answers; they go on once the share is given back."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    pool = record_services.compute
+    release = threading.Event()
+    holders = [
+        threading.Thread(target=asyncio.run, args=(pool.run_bulk(release.wait, 60),))
+        for _ in range(pool.bulk_threads)
+    ]
+    for holder in holders:
+        holder.start()
+    event = {
+        "specversion": "1.0",
+        "id": "bulk-share-1",
+        "source": "crm",
+        "type": "cx.case.opened",
+        "time": (NOW - timedelta(seconds=30)).isoformat(),
+        "data": {"party_id": "crm-nobody", "case": {"id": "c", "status": "open"}},
+    }
+    with ThreadPoolExecutor(2) as requests:
+        try:
+            upsert = requests.submit(
+                client.post,
+                "/v1/customers",
+                json={"customers": [_customer("crm-bulk")]},
+            )
+            events = requests.submit(client.post, "/v1/events", json=event)
+            assert client.get("/v1/customers/crm-nobody").status_code == 404
+            # Unheld, each answers in well under a second; held, never.
+            wait([upsert, events], timeout=3)
+            assert not upsert.done() and not events.done()
+        finally:
+            release.set()
+        assert upsert.result(timeout=60).status_code == 200
+        applied = events.result(timeout=60)
+        assert applied.status_code == 422
+        assert applied.json()["errors"][0]["message"] == "unknown party 'crm-nobody'"
+    for holder in holders:
+        holder.join(timeout=10)

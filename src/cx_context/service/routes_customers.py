@@ -13,7 +13,7 @@ from cx_context.context.identity.model import Claims
 from cx_context.context.records import CustomerIn, CustomerView
 from cx_context.knowledge.adapters.base import validate
 from cx_context.service.auth import Principal, Role, check_purpose, require_roles
-from cx_context.service.compute import on_compute_threads
+from cx_context.service.compute import on_bulk_compute_threads, on_compute_threads
 from cx_context.service.problems import batch_response, problem
 from cx_context.service.tenants import ServicesDep
 
@@ -124,7 +124,7 @@ class ResolveRequest(_Request):
     responses={207: {"description": "Some customers were rejected."}},
     summary="Add or update customers: parties, accounts, identifiers, state",
 )
-@on_compute_threads
+@on_bulk_compute_threads
 def post_customers(
     request: Request, batch: CustomerBatch, services: ServicesDep, _: AdminDep
 ) -> Response:
@@ -290,8 +290,9 @@ async def post_events(request: Request, services: ServicesDep, _: AdminDep) -> R
             "Batch too large",
             f"the batch has {len(events)} events, the limit is {limit}",
         )
-    # Applying an event may redact and embed (an interaction that ended).
-    outcomes = await services.compute.run(services.events.apply_many, events)
+    # Applying an event may redact and embed (an interaction that ended); a
+    # batch of events is bulk work, within the pool's bulk share.
+    outcomes = await services.compute.run_bulk(services.events.apply_many, events)
     rows = [o.to_dict() for o in outcomes]
     counts = outcome_counts(outcomes)
     errors = [
