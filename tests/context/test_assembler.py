@@ -1,5 +1,7 @@
 """The context assembler over the ABCD manual, dialogues and customers."""
 
+import itertools
+
 import pytest
 
 from conftest import FLAGGED, WITHDRAWN
@@ -50,13 +52,17 @@ def test_a_customer_who_withdrew_ai_consent_gets_no_transcript_text(
     own_turns = _transcript_texts(customer_services, WITHDRAWN)
     assert own_turns, "the fixture customer must have linked interactions"
 
-    for purpose in AssemblyPurpose:
+    # With no question, the query is drawn from the contact: by its intent
+    # alone, since the customer's turns may not enter it (it is shown in the
+    # bundle and sent to a model).
+    for purpose, question in itertools.product(
+        AssemblyPurpose, ["where is my refund?", None]
+    ):
         bundle = customer_services.assembler.assemble(
-            WITHDRAWN,
-            purpose,
-            question="where is my refund?",
-            interaction_id="abcd-9489",
+            WITHDRAWN, purpose, question=question, interaction_id="abcd-9489"
         )
+        if question is None:
+            assert bundle.query == "product defect: refund status"
         rendered = str(bundle.as_dict()) + " ".join(
             str(m.content) for m in bundle.to_messages()
         )

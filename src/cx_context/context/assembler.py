@@ -66,12 +66,12 @@ class _Collector:
         self.interactions = interactions
         self._bundle = bundle
         self._allowed = ALLOWED[bundle.purpose]
-        self._transcripts_ok = view.allows(Purpose.AI_ASSISTANCE)
+        self.transcripts_ok = view.allows(Purpose.AI_ASSISTANCE)
         self.items: list[ContextItem] = []
 
     def admits(self, kind: str) -> bool:
         return kind in self._allowed and (
-            kind not in TRANSCRIPT_KINDS or self._transcripts_ok
+            kind not in TRANSCRIPT_KINDS or self.transcripts_ok
         )
 
     def exclude(self, kind: str, reason: str, count: int = 1) -> None:
@@ -80,7 +80,7 @@ class _Collector:
     def add(self, kind: str, text: str, provenance: Provenance, rank: float) -> None:
         if kind not in self._allowed:
             self.exclude(kind, f"not for purpose {self._bundle.purpose}")
-        elif kind in TRANSCRIPT_KINDS and not self._transcripts_ok:
+        elif kind in TRANSCRIPT_KINDS and not self.transcripts_ok:
             self.exclude(kind, "AI-assistance consent withdrawn")
         else:
             self.items.append(
@@ -166,7 +166,9 @@ class ContextAssembler:
             collector = self._gather_record(
                 bundle, timer, customer_id, interaction_id, identity_confidence
             )
-            asked = self._query_from(interaction_id, collector.interactions)
+            asked = self._query_from(
+                interaction_id, collector.interactions, collector.transcripts_ok
+            )
             if asked:
                 found = self._start_search(asked, timer).result()
         if found is not None:
@@ -400,20 +402,26 @@ class ContextAssembler:
 
     @staticmethod
     def _query_from(
-        interaction_id: str | None, interactions: Sequence[StoredInteraction]
+        interaction_id: str | None,
+        interactions: Sequence[StoredInteraction],
+        transcripts_ok: bool,
     ) -> str | None:
         """What the current contact asks, from its turns and intent.
 
         Stored turns are already redacted. The customer states the need in
         their first substantial turns (the last ones are mostly thanks and
-        goodbyes), and the contact's intent names it.
+        goodbyes), and the contact's intent names it. A customer who withdrew
+        AI-assistance consent is searched for by the intent alone: the query
+        is shown in the bundle and sent to a model, so no turn may enter it.
         """
         for interaction in interactions:
             if interaction.id == interaction_id:
                 said = [
                     t.text
                     for t in interaction.turns
-                    if t.speaker == "customer" and len(t.text.split()) >= 4
+                    if transcripts_ok
+                    and t.speaker == "customer"
+                    and len(t.text.split()) >= 4
                 ]
                 intent = (interaction.intent or "").replace("_", " ")
                 parts = [intent.replace("/", ": ")] if intent else []
