@@ -379,3 +379,29 @@ def test_customer_and_event_batches_wait_while_bulk_work_holds_its_share(
         assert applied.json()["errors"][0]["message"] == "unknown party 'crm-nobody'"
     for holder in holders:
         holder.join(timeout=10)
+
+
+def test_an_interaction_sent_over_the_api_joins_its_customers_timeline(client):
+    """As on the command line: a contact naming a customer by a strong
+    identifier is linked to that customer when it is ingested."""
+    client.post("/v1/customers", json={"customers": [_customer("crm-7")]})
+    chat = {
+        "id": "chat-7",
+        "channel": "chat",
+        "source_system": "webchat",
+        "customer_identifiers": [{"kind": "email", "value": "CRM-7@example.com"}],
+        "turns": [{"speaker": "customer", "text": "My parcel never arrived."}],
+    }
+    stranger = {
+        **chat,
+        "id": "chat-8",
+        "customer_identifiers": [{"kind": "email", "value": "who@example.com"}],
+    }
+
+    response = client.post("/v1/interactions", json={"interactions": [chat, stranger]})
+
+    assert response.status_code == 200
+    assert response.json()["links"] == {"linked": 1, "unlinked": 1}
+    assert client.get("/v1/customers/crm-7").json()["interaction_ids"] == ["chat-7"]
+    timeline = client.get("/v1/customers/crm-7/timeline").json()
+    assert "chat-7" in json.dumps(timeline)

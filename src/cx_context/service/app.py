@@ -237,13 +237,16 @@ def create_app(services: Services) -> FastAPI:
         )
 
     def ingest_response(
-        request: Request, report: IngestReport, field: str
+        request: Request,
+        report: IngestReport,
+        field: str,
+        links: dict[str, int] | None = None,
     ) -> JSONResponse:
         errors = [
             {"field": f"{field}.{r.position - 1}", "message": r.problem or "rejected"}
             for r in report.problems
         ]
-        body = IngestResponse.from_report(report).model_dump()
+        body = IngestResponse.from_report(report, links).model_dump()
         return batch_response(
             request, body, errors, len(report.records), "No record was accepted"
         )
@@ -307,9 +310,8 @@ def create_app(services: Services) -> FastAPI:
             validate(Interaction, d, "request", i)
             for i, d in enumerate(batch.interactions, 1)
         ]
-        return ingest_response(
-            request, services.ingestor.ingest_interactions(items), "interactions"
-        )
+        report, links = services.ingest_interactions(items)
+        return ingest_response(request, report, "interactions", links)
 
     @app.get(
         "/v1/interactions/{interaction_id}/summary",

@@ -229,8 +229,7 @@ def ingest_interactions(
     services = _services(ctx)
     items = list(read_interactions(path, fmt))
     with _progress(f"interactions from {path.name}", len(items)) as advance:
-        report = services.ingestor.ingest_interactions(items, path.name, advance)
-    links = services.link_interactions([p.record for p in items if p.record])
+        report, links = services.ingest_interactions(items, path.name, advance)
     if links["linked"] and not as_json:
         out.print(f"linked to customers: {links['linked']}")
     _print_report(report, as_json, links)

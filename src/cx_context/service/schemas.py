@@ -49,10 +49,19 @@ class IngestResponse(BaseModel):
         description="Chunks the injection screen flagged; they are never retrieved.",
     )
     results: list[RecordResult]
+    links: dict[str, int] | None = Field(
+        default=None,
+        description="Interactions only: stored contacts linked to the one "
+        "customer a strong identifier of theirs names, and those left unlinked "
+        "(for identity resolution); none are linked without a vault key.",
+    )
 
     @classmethod
-    def from_report(cls, report: IngestReport) -> "IngestResponse":
+    def from_report(
+        cls, report: IngestReport, links: dict[str, int] | None = None
+    ) -> "IngestResponse":
         return cls(
+            links=links,
             counts=report.counts,
             chunks_written=report.chunks_written,
             chunks_removed=report.chunks_removed,

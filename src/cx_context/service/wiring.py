@@ -36,6 +36,7 @@ from cx_context.guardrails.pii_config import PiiConfig, PiiConfigError
 from cx_context.guardrails.risklog import RiskLog
 from cx_context.guardrails.sealing import Sealer
 from cx_context.guardrails.vault import PseudonymVault, check_vault_key
+from cx_context.knowledge.adapters.base import Parsed
 from cx_context.knowledge.catalog import Catalog
 from cx_context.knowledge.chunking import Chunker, ChunkingConfig
 from cx_context.knowledge.database import make_engine, make_sessions
@@ -43,7 +44,7 @@ from cx_context.knowledge.embedding import Embedder
 from cx_context.knowledge.gaps import GapConfig, GapFinder
 from cx_context.knowledge.health import ContentHealth, HealthConfig
 from cx_context.knowledge.hybrid import HybridRetrievers
-from cx_context.knowledge.ingest import IngestLimits, Ingestor
+from cx_context.knowledge.ingest import IngestLimits, Ingestor, IngestReport, Progress
 from cx_context.knowledge.questions import QuestionLog
 from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.retrieval import Retriever
@@ -487,6 +488,21 @@ class Services:
             self.settings.vault_key is not None
             or self.settings.vault_key_file is not None
         )
+
+    def ingest_interactions(
+        self,
+        items: Sequence[Parsed[Interaction]],
+        source: str = "request",
+        progress: Progress | None = None,
+    ) -> tuple[IngestReport, dict[str, int]]:
+        """Ingest contacts, then link each stored one to its customer.
+
+        The command line and the API both come this way, so a contact sent
+        either way joins the timeline of the customer it names.
+        """
+        report = self.ingestor.ingest_interactions(items, source, progress)
+        links = self.link_interactions([p.record for p in items if p.record])
+        return report, links
 
     def link_interactions(self, records: Sequence[Interaction]) -> dict[str, int]:
         """Link stored interactions to the customers their identifiers name.
