@@ -232,7 +232,7 @@ def test_the_api_serves_knowledge_owners_and_refuses_other_roles(
     assert health.status_code == 200
     assert {s["document_id"] for s in health.json()["stale"]} == {"returns-policy"}
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "since"
+    assert bad.json()["errors"][0]["field"] == "query.since"
     assert page.status_code == 200 and 'id="chart-gap-volume"' in page.text
 
     for role in ("bot", "agent"):

@@ -34,7 +34,7 @@ def test_the_api_names_a_bad_filter_and_a_window_is_configurable(estate):
         never = client.get("/v1/scorecard", params={"intent": "warranty/claim"})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
-    assert bad.json()["errors"][0]["field"] == "period"
+    assert bad.json()["errors"][0]["field"] == "query.period"
     assert "'October'" in bad.json()["detail"]
     # With a 30-day window c2 is a recontact of c1, and J5 (c8) of J1's c2.
     recontact = {m["key"]: m for m in wide.json()["measures"]}["avoidable_recontact"]

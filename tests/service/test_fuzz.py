@@ -172,7 +172,17 @@ def test_a_question_with_a_control_character_is_a_422_not_a_500(
 
 
 @pytest.mark.parametrize(
-    "parameter", ["latency_bound_s=1e300", "recontact_days=1e300", "recontact_days=inf"]
+    "parameter",
+    [
+        "latency_bound_s=1e300",
+        "recontact_days=1e300",
+        "recontact_days=inf",
+        # Each period ends after the last day the calendar holds.
+        "period=9999-12",
+        "period=9999-W52",
+        "period=9999-12-31",
+        "period=2026-01-01/9999-12-31",
+    ],
 )
 def test_a_scorecard_window_beyond_the_calendar_is_a_422(
     services: Services, parameter: str
@@ -198,7 +208,7 @@ def test_a_knowledge_period_before_year_1_is_a_422_naming_days(
         assert response.status_code == 422
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["errors"] == [
-            {"field": "days", "message": response.json()["detail"]}
+            {"field": "query.days", "message": response.json()["detail"]}
         ]
         assert "falls before year 1" in response.json()["detail"]
     assert stale.status_code == 422

@@ -100,7 +100,7 @@ def _period_problem(request: Request, exc: PeriodError) -> JSONResponse:
         422,
         "Invalid period",
         str(exc),
-        errors=[{"field": exc.parameter, "message": str(exc)}],
+        errors=[{"field": f"query.{exc.parameter}", "message": str(exc)}],
     )
 
 

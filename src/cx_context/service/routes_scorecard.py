@@ -51,7 +51,7 @@ def query_problem(request: Request, exc: ScorecardQueryError) -> JSONResponse:
         422,
         "Invalid filter",
         str(exc),
-        errors=[{"field": exc.parameter, "message": str(exc)}],
+        errors=[{"field": f"query.{exc.parameter}", "message": str(exc)}],
     )
 
 

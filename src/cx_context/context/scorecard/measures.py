@@ -118,6 +118,18 @@ def parse_period(text: str) -> Period:
     """`2026-11` (a month), `2026-W45` (an ISO week), `2026-11-03` (a day), or
     `2026-11-01/2026-11-30` (both days included)."""
     text = text.strip()
+    try:
+        return _parse_period(text)
+    except ScorecardQueryError:
+        raise
+    except (ValueError, OverflowError):
+        # The end of the last month, week or day of year 9999, or year 0.
+        raise ScorecardQueryError(
+            "period", f"{text!r} reaches beyond the years 1 to 9999"
+        ) from None
+
+
+def _parse_period(text: str) -> Period:
     if month := _MONTH.match(text):
         year, number = int(month[1]), int(month[2])
         if not 1 <= number <= 12:
