@@ -6,6 +6,7 @@ cannot be applied is recorded as rejected with its reason. The lag between an
 event's time and its arrival is kept, for the data-latency measure.
 """
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,6 +74,10 @@ def outcome_counts(outcomes: Sequence[EventOutcome]) -> dict[str, int]:
     }
 
 
+# What the events table keeps of each attribute (a longer one would fail there).
+_ATTRIBUTE_LIMITS = {"id": 200, "source": 200, "type": 200, "subject": 200}
+
+
 def parse_event(raw: Any) -> CloudEvent:
     """A structured-mode CloudEvent (JSON object) with the attributes we need."""
     if not isinstance(raw, dict):
@@ -84,6 +89,12 @@ def parse_event(raw: Any) -> CloudEvent:
     missing = [name for name in ("id", "source", "type", "time") if name not in raw]
     if missing:
         raise EventRejectedError(f"missing required attribute(s): {', '.join(missing)}")
+    for name, limit in _ATTRIBUTE_LIMITS.items():
+        value = raw.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise EventRejectedError(
+                f"{name} is {len(value)} characters; the limit is {limit}"
+            )
     if isinstance(attributes["time"], str):
         try:
             attributes["time"] = datetime.fromisoformat(attributes["time"])
@@ -185,10 +196,15 @@ class EventApplier:
                 position, event.get_id(), "duplicate", "already applied"
             )
         if reason:
-            # Not the reason: it may quote what the caller sent (a party id
-            # that is someone's name, say); the caller and the events table
-            # have it.
-            logger.info("event %s (%s) rejected", event.get_id(), event.get_type())
+            # Nothing the caller wrote: the reason may quote a party id that is
+            # someone's name, and an id or type may hold anything. The log has
+            # a digest of the id; the caller and the events table have the rest.
+            kind = event.get_type()
+            logger.info(
+                "event with id sha256 %s (%s) rejected",
+                hashlib.sha256(event.get_id().encode("utf-8")).hexdigest()[:16],
+                kind if kind in EVENT_TYPES else "unknown type",
+            )
         return EventOutcome(position, event.get_id(), status, reason, lag)
 
     def _apply(self, event: CloudEvent) -> str:

@@ -11,6 +11,7 @@ from rich.table import Table
 from cx_context.knowledge.gaps import growth_label
 from cx_context.service.console import CliError, JsonFlag, out, services_of
 from cx_context.service.routes_knowledge import (
+    MAX_STALE_AFTER_DAYS,
     PeriodError,
     gap_report,
     health_report,
@@ -121,7 +122,10 @@ def health_command(
     until: UntilOption = None,
     days: DaysOption = None,
     stale_after_days: Annotated[
-        int | None, typer.Option(min=1, help="Reviewed longer ago is stale.")
+        int | None,
+        typer.Option(
+            min=1, max=MAX_STALE_AFTER_DAYS, help="Reviewed longer ago is stale."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -30,6 +30,10 @@ UntilQuery = Annotated[
 ]
 
 
+# A hundred years: beyond it a review date cannot be compared with today.
+MAX_STALE_AFTER_DAYS = 36_500
+
+
 class PeriodError(ValueError):
     """A period that cannot be read, with the parameter at fault."""
 
@@ -142,7 +146,9 @@ def get_health(
     days: Annotated[int | None, Query(gt=0, description="The last N days.")] = None,
     stale_after_days: Annotated[
         int | None,
-        Query(gt=0, le=36_500, description="Reviewed longer ago is stale."),
+        Query(
+            gt=0, le=MAX_STALE_AFTER_DAYS, description="Reviewed longer ago is stale."
+        ),
     ] = None,
 ) -> Any:
     try:
