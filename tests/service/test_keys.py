@@ -117,3 +117,22 @@ def test_a_key_made_without_a_tenant_is_listed_for_the_default_tenant(
     assert rows["agent"].split("│")[3].strip() == "(default)"
     assert rows["bot"].split("│")[3].strip() == "acme"
     assert " all " not in out
+
+
+def test_keys_list_shows_whole_ids_on_a_narrow_terminal(
+    capsys,  # type: ignore[no-untyped-def]
+    tmp_path,
+    monkeypatch,
+) -> None:
+    """`keys revoke` takes the whole id, so the table never shortens it."""
+    monkeypatch.setenv("COLUMNS", "80")
+    data = ["--data-dir", str(tmp_path / "data")]
+    label = "the contact-centre bot of the northern region, second line"
+    _run(capsys, *data, "keys", "create", "--role", "bot", "--label", label)
+    _, out, _ = _run(capsys, *data, "keys", "list", "--json")
+    [key] = json.loads(out)["keys"]
+
+    code, out, _ = _run(capsys, *data, "keys", "list")
+
+    assert code == 0
+    assert key["key_id"] in out

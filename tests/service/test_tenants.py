@@ -490,6 +490,15 @@ def test_tenant_ids_are_checked_with_a_clear_error(
         Services(services.settings, tenant=tenant)
 
 
+def test_default_is_not_a_tenant_id(services: Services) -> None:
+    """Keys without a tenant are listed as "(default)": a tenant named so
+    would be a second, empty one."""
+    with pytest.raises(ApiKeyError, match="leave the tenant out"):
+        services.api_keys.create("agent", tenant="default")
+    with pytest.raises(TenantIdError, match="leave the tenant out"):
+        Services(services.settings, tenant="default")
+
+
 def _run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit) as exited:
         main(list(args))

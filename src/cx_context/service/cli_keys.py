@@ -72,14 +72,15 @@ def keys_list(
         out.print_json(json.dumps({"keys": [k.to_dict() for k in keys]}))
         return
     table = Table(title="API keys")
-    for column in ("key id", "role", "tenant", "label", "created", "revoked"):
+    # The id is what `keys revoke` takes: never shortened, whatever the width.
+    table.add_column("key id", no_wrap=True, min_width=16)
+    for column in ("role", "tenant", "label", "created", "revoked"):
         table.add_column(column)
     for k in keys:
         table.add_row(
             k.key_id,
             k.role.value,
-            # A key without a tenant works on the default tenant only; the
-            # brackets keep it apart from a tenant that is named "default".
+            # A key without a tenant works on the default tenant only.
             escape(k.tenant or "(default)"),
             escape(k.label or ""),
             k.created_at.isoformat(timespec="seconds"),

@@ -49,6 +49,13 @@ def check_tenant(tenant: str) -> str:
             "a tenant id is 1 to 48 characters of a-z, 0-9, '_' and '-', "
             f"starting with a letter or digit; got {tenant!r}"
         )
+    if tenant == "default":
+        # keys list shows keys without a tenant as "(default)"; a tenant of
+        # that name would be a second, empty one.
+        raise TenantIdError(
+            "'default' is not a tenant id: the default tenant is the one with "
+            "no id, so leave the tenant out"
+        )
     return tenant
 
 
