@@ -79,6 +79,10 @@ def test_the_doctor_finds_orphan_stale_and_missing_chunks_and_repairs(
 
     repaired = _doctor(services).repair()
     assert repaired.repaired == {"chunks_deleted": 2, "records_to_reingest": 1}
+    # What is left of the record to ingest again is not reported as stale.
+    after = repaired.to_dict()["collections"]["interactions"]
+    assert (after["orphan_chunks"], after["stale_chunks"]) == (0, 0)
+    assert after["examples"]["incomplete_records"] == ["crash-0002"]
     # The record whose chunk was lost is stored again by the next ingest.
     report = services.ingestor.ingest_interactions(records)
     assert report.counts["replaced"] == 1 and report.counts["unchanged"] == 2

@@ -136,6 +136,11 @@ class StoreDoctor:
             record_id = str(hit.metadata.get("record_id", ""))
             if record_id not in rows:
                 check.orphan_chunks.append(hit.chunk_id)
+            elif not rows[record_id][0]:
+                # A repair forgot this record's hash: it is to be ingested
+                # again, which replaces what is left of it. Counted as
+                # incomplete below, not as stale.
+                continue
             elif hit.metadata.get("content_hash") != rows[record_id][0]:
                 check.stale_chunks.append(hit.chunk_id)
             else:

@@ -40,6 +40,16 @@ def doctor_command(
                 f"{len(check.incomplete_records)} records missing chunks"
             )
             out.print(escape(line), highlight=False)
+            if check.incomplete_records:
+                shown = check.incomplete_records[:10]
+                more = len(check.incomplete_records) - len(shown)
+                out.print(
+                    escape(
+                        f"  to ingest again: {', '.join(shown)}"
+                        + (f" and {more} more (--json lists all)" if more else "")
+                    ),
+                    highlight=False,
+                )
         if report.repaired:
             out.print(
                 escape(
