@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import update
 
 from cx_context.knowledge.adapters.base import validate
 from cx_context.knowledge.chunking import Chunk
+from cx_context.knowledge.database import InteractionRow
 from cx_context.knowledge.doctor import StoreDoctor
 from cx_context.knowledge.records import Interaction
 from cx_context.knowledge.vectorstore import Collection
@@ -66,12 +68,19 @@ def test_the_doctor_finds_orphan_stale_and_missing_chunks_and_repairs(
     services.store.upsert(
         Collection.INTERACTIONS, [orphan, stale], np.vstack([vector, vector])
     )
-    lost = next(
-        hit.chunk_id
+    # Its row names two chunks, and one of them is gone.
+    kept = next(
+        hit
         for hit in services.store.all(Collection.INTERACTIONS)
         if hit.metadata["record_id"] == "crash-0002"
     )
-    services.store.delete_ids(Collection.INTERACTIONS, [lost])
+    with services.sessions.begin() as session:
+        session.execute(
+            update(InteractionRow)
+            .where(InteractionRow.id == "crash-0002")
+            .values(chunk_count=2)
+        )
+    assert kept.metadata["content_hash"]
 
     found = _doctor(services).check().to_dict()["collections"]["interactions"]
     assert (found["orphan_chunks"], found["stale_chunks"]) == (1, 1)
