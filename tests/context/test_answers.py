@@ -107,6 +107,13 @@ def test_filters_restrict_the_passages(sample_services) -> None:  # type: ignore
     assert nothing.reason == "no knowledge passages match the filters"
 
 
+def test_an_empty_store_says_so_rather_than_blaming_filters(services) -> None:  # type: ignore[no-untyped-def]
+    answer = services.answerer.answer(REFUND_QUESTION)
+
+    assert answer.abstained
+    assert answer.reason == "no knowledge passages are stored yet"
+
+
 def test_an_unknown_filter_is_an_error_that_lists_the_allowed_ones(
     sample_services,
 ) -> None:  # type: ignore[no-untyped-def]

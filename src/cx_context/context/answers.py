@@ -247,7 +247,11 @@ class Answerer:
 
         reason = None
         if best is None or not passages:
-            reason = "no knowledge passages match the filters"
+            reason = (
+                "no knowledge passages match the filters"
+                if filters
+                else "no knowledge passages are stored yet"
+            )
         elif not supporting:
             reason = (
                 f"best retrieved passage similarity {shown(best)} is below "
