@@ -111,6 +111,26 @@ def test_invalid_json_is_a_readable_422(client: TestClient) -> None:
     assert response.json()["errors"][0]["field"] == "body"
 
 
+@pytest.mark.parametrize(
+    ("media", "body", "named"),
+    [
+        ("text/plain", b"how do refunds work?", "'text/plain'"),
+        ("application/x-www-form-urlencoded", b"question=refund", "'application/x-"),
+        (None, b"how do refunds work?", "no content-type"),
+    ],
+)
+def test_a_body_that_is_not_sent_as_json_is_a_415_naming_json(
+    client: TestClient, media: str | None, body: bytes, named: str
+) -> None:
+    headers = {"content-type": media} if media else {}
+    response = client.post("/v1/interactions", content=body, headers=headers)
+
+    assert response.status_code == 415
+    assert response.headers["content-type"] == PROBLEM
+    assert "application/json" in response.json()["detail"]
+    assert named in response.json()["detail"]
+
+
 def test_answers_cite_the_manual_or_abstain(sample_client: TestClient) -> None:
     answered = sample_client.post(
         "/v1/answers",

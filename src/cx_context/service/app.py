@@ -115,6 +115,41 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.tenants.close()  # the tenants' connections; the default's stay
 
 
+def _not_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
+    """A 415 for a body sent as something other than JSON (a form, text, XML),
+    which would otherwise read as 'body: Input should be a valid dictionary'."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+    if not whole_body or media == "application/json" or media.endswith("+json"):
+        return None
+    return problem(
+        request,
+        415,
+        "Unsupported media type",
+        "this route takes a JSON body (content-type: application/json); got "
+        + (repr(media) if media else "no content-type"),
+    )
+
+
+async def _invalid_request(
+    request: Request, exc: RequestValidationError
+) -> JSONResponse:
+    if (unsupported := _not_json(request, exc)) is not None:
+        return unsupported
+    errors = [
+        {
+            # A body that is not JSON has the character offset as its place.
+            "field": "body"
+            if e.get("type") == "json_invalid"
+            else ".".join(str(part) for part in e["loc"] if part != "body") or "body",
+            "message": e["msg"],
+        }
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(request, 422, "Invalid request", detail, errors=errors)
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPIOffline(
         title="cx-context",
@@ -157,23 +192,7 @@ def create_app(services: Services) -> FastAPI:
         _observe(request, response.status_code, time.perf_counter() - started)
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(
-        request: Request, exc: RequestValidationError
-    ) -> JSONResponse:
-        errors = [
-            {
-                # A body that is not JSON has the character offset as its place.
-                "field": "body"
-                if e.get("type") == "json_invalid"
-                else ".".join(str(part) for part in e["loc"] if part != "body")
-                or "body",
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(request, 422, "Invalid request", detail, errors=errors)
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
