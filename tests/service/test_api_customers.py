@@ -35,6 +35,20 @@ def _customer(party_id: str, **extra: object) -> dict[str, object]:
     }
 
 
+def _case_opened(
+    event_id: str, party_id: str, case: dict[str, object]
+) -> dict[str, object]:
+    """A `cx.case.opened` CloudEvent from the CRM, sent half a minute ago."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "crm",
+        "type": "cx.case.opened",
+        "time": (NOW - timedelta(seconds=30)).isoformat(),
+        "data": {"party_id": party_id, "case": case},
+    }
+
+
 def test_a_mixed_customer_batch_stores_the_good_and_names_the_bad(client):
     response = client.post(
         "/v1/customers",
@@ -71,22 +85,16 @@ def test_a_stored_customer_reads_back_masked(client):
 
 def test_events_apply_singly_and_in_batches_and_duplicates_change_nothing(client):
     client.post("/v1/customers", json={"customers": [_customer("crm-1")]})
-    event = {
-        "specversion": "1.0",
-        "id": "ev-1",
-        "source": "crm",
-        "type": "cx.case.opened",
-        "time": (NOW - timedelta(seconds=30)).isoformat(),
-        "data": {
-            "party_id": "crm-1",
-            "case": {
-                "id": "case-1",
-                "status": "open",
-                "intent": "refund",
-                "opened_at": (NOW - timedelta(hours=1)).isoformat(),
-            },
+    event = _case_opened(
+        "ev-1",
+        "crm-1",
+        {
+            "id": "case-1",
+            "status": "open",
+            "intent": "refund",
+            "opened_at": (NOW - timedelta(hours=1)).isoformat(),
         },
-    }
+    )
 
     single = client.post(
         "/v1/events",
@@ -351,14 +359,7 @@ def test_customer_and_event_batches_wait_while_bulk_work_holds_its_share(
     ]
     for holder in holders:
         holder.start()
-    event = {
-        "specversion": "1.0",
-        "id": "bulk-share-1",
-        "source": "crm",
-        "type": "cx.case.opened",
-        "time": (NOW - timedelta(seconds=30)).isoformat(),
-        "data": {"party_id": "crm-nobody", "case": {"id": "c", "status": "open"}},
-    }
+    event = _case_opened("bulk-share-1", "crm-nobody", {"id": "c", "status": "open"})
     with ThreadPoolExecutor(2) as requests:
         try:
             upsert = requests.submit(

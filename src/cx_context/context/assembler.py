@@ -416,13 +416,15 @@ class ContextAssembler:
         """
         for interaction in interactions:
             if interaction.id == interaction_id:
-                said = [
-                    t.text
-                    for t in interaction.turns
+                said = (
+                    [
+                        t.text
+                        for t in interaction.turns
+                        if t.speaker == "customer" and len(t.text.split()) >= 4
+                    ]
                     if transcripts_ok
-                    and t.speaker == "customer"
-                    and len(t.text.split()) >= 4
-                ]
+                    else []
+                )
                 intent = (interaction.intent or "").replace("_", " ")
                 parts = [intent.replace("/", ": ")] if intent else []
                 return " ".join(parts + said[:3]) or None

@@ -27,7 +27,7 @@ _ROWS: dict[Collection, type[DocumentRow] | type[InteractionRow]] = {
     Collection.INTERACTIONS: InteractionRow,
 }
 # Shown in reports; a repair never prints more ids than this per finding.
-_SHOW = 10
+SHOWN_IDS = 10
 
 
 @dataclass
@@ -53,9 +53,9 @@ class CollectionCheck:
             "stale_chunks": len(self.stale_chunks),
             "incomplete_records": len(self.incomplete_records),
             "examples": {
-                "orphan_chunks": self.orphan_chunks[:_SHOW],
-                "stale_chunks": self.stale_chunks[:_SHOW],
-                "incomplete_records": self.incomplete_records[:_SHOW],
+                "orphan_chunks": self.orphan_chunks[:SHOWN_IDS],
+                "stale_chunks": self.stale_chunks[:SHOWN_IDS],
+                "incomplete_records": self.incomplete_records[:SHOWN_IDS],
             },
             "consistent": self.consistent,
         }

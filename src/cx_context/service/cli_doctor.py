@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cx_context.knowledge.doctor import StoreDoctor
+from cx_context.knowledge.doctor import SHOWN_IDS, StoreDoctor
 from cx_context.service.console import JsonFlag, err, out, services_of
 
 
@@ -41,7 +41,7 @@ def doctor_command(
             )
             out.print(escape(line), highlight=False)
             if check.incomplete_records:
-                shown = check.incomplete_records[:10]
+                shown = check.incomplete_records[:SHOWN_IDS]
                 more = len(check.incomplete_records) - len(shown)
                 out.print(
                     escape(
